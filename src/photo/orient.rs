@@ -1,0 +1,94 @@
+//! EXIF orientation (all eight values): mapping a box chosen on the upright photo back to
+//! stored pixels, and turning a stored-orientation image upright. Only the small images
+//! (the attention thumbnail and the final square) are ever rotated.
+
+use super::pixels::Pixels;
+
+/// Map a rectangle `[x0, x1) × [y0, y1)` on the upright image to stored coordinates,
+/// for a stored image of `w × h`. Returns `(x0, y0, x1, y1)` in stored pixels.
+pub fn upright_rect_to_stored(o: u8, r: [f64; 4], w: f64, h: f64) -> [f64; 4] {
+    let map = |x: f64, y: f64| -> (f64, f64) {
+        match o {
+            2 => (w - x, y),
+            3 => (w - x, h - y),
+            4 => (x, h - y),
+            5 => (y, x),
+            6 => (y, h - x),
+            7 => (w - y, h - x),
+            8 => (w - y, x),
+            _ => (x, y),
+        }
+    };
+    let (ax, ay) = map(r[0], r[1]);
+    let (bx, by) = map(r[2], r[3]);
+    [ax.min(bx), ay.min(by), ax.max(bx), ay.max(by)]
+}
+
+/// Turn an image stored with orientation `o` upright.
+pub fn apply(o: u8, img: &Pixels) -> Pixels {
+    if !(2..=8).contains(&o) {
+        return img.clone();
+    }
+    let (w, h) = (img.width as usize, img.height as usize);
+    let c = img.layout.channels();
+    let (uw, uh) = if o >= 5 { (h, w) } else { (w, h) };
+    let mut out = vec![0u8; img.data.len()];
+    for uy in 0..uh {
+        for ux in 0..uw {
+            // Stored pixel shown at upright (ux, uy); the discrete form of the map above.
+            let (sx, sy) = match o {
+                2 => (w - 1 - ux, uy),
+                3 => (w - 1 - ux, h - 1 - uy),
+                4 => (ux, h - 1 - uy),
+                5 => (uy, ux),
+                6 => (uy, h - 1 - ux),
+                7 => (w - 1 - uy, h - 1 - ux),
+                _ => (w - 1 - uy, ux), // 8
+            };
+            let s = (sy * w + sx) * c;
+            let d = (uy * uw + ux) * c;
+            out[d..d + c].copy_from_slice(&img.data[s..s + c]);
+        }
+    }
+    Pixels {
+        width: uw as u32,
+        height: uh as u32,
+        layout: img.layout,
+        data: out,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 3x2 stored image whose pixel values are their index, so each mapping is checkable.
+    fn numbered() -> Pixels {
+        Pixels::rgb(3, 2, (0..6u8).flat_map(|i| [i, i, i]).collect()).unwrap()
+    }
+
+    #[test]
+    fn orientation_6_rotates_clockwise() {
+        // Stored rows: [0 1 2] / [3 4 5]. Rotated 90° clockwise: [3 0] / [4 1] / [5 2].
+        let up = apply(6, &numbered());
+        assert_eq!((up.width, up.height), (2, 3));
+        let firsts: Vec<u8> = up.data.chunks(3).map(|p| p[0]).collect();
+        assert_eq!(firsts, vec![3, 0, 4, 1, 5, 2]);
+    }
+
+    #[test]
+    fn pixel_and_rect_maps_agree_for_every_orientation() {
+        let img = numbered();
+        for o in 1..=8u8 {
+            let up = apply(o, &img);
+            for uy in 0..up.height {
+                for ux in 0..up.width {
+                    let r = [ux as f64, uy as f64, ux as f64 + 1.0, uy as f64 + 1.0];
+                    let s = upright_rect_to_stored(o, r, 3.0, 2.0);
+                    let (sx, sy) = (s[0] as u32, s[1] as u32);
+                    assert_eq!(up.rgb_at(ux, uy), img.rgb_at(sx, sy), "orientation {o}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The normaliser and its CLI, end to end on the generated samples. Outputs are always
+//! decoded again (with jpeg-decoder) before anything is asserted about them.
+
+mod bad_input; // every kind of bad input: typed refusal, never a panic
+mod cli; // the `photo-sync normalize` command: output files, exit codes, JSON
+mod color; // ICC conversion, alpha flattening, CMYK, grey
+mod crop; // attention crop keeps the face, explicit boxes, never upscale
+mod fingerprint; // determinism, SHA-256, perceptual hash across re-encoding and resizing
+mod formats; // every sample: rendition sizes, byte budgets, no metadata
+mod helpers;
+mod orientation; // all eight EXIF orientations land upright
