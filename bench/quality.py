@@ -70,7 +70,7 @@ def dssim(binary, ref, out, tmp):
 
 
 def rendition(tool, cmd, path648, src_file, timeout):
-    """Run the tool once; -> (648 path, crop box or None for centre, error or None)."""
+    """Run the tool once; -> (648 path, photo-sync's JSON report or None, error or None)."""
     outdir = QDIR / tool / src_file.stem
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.mkdir(parents=True)
@@ -84,7 +84,7 @@ def rendition(tool, cmd, path648, src_file, timeout):
         r648 = [r for r in line["renditions"] if r["size"] == SIDE]
         if "crop" not in line or not r648:
             return None, None, "photo-sync --json lacks crop or a 648 rendition"
-        return Path(r648[0]["path"]), line["crop"], None
+        return Path(r648[0]["path"]), line, None
     rc, out, err, _ = run.run_bounded(argv, timeout)
     if rc != 0:
         return None, None, f"fail (rc {rc}): {(err.strip().splitlines() or [''])[-1][:120]}"
@@ -125,12 +125,19 @@ def main():
                 continue
             refs = {}
             for t in tools:
-                p648, box, err = rendition(t, cmds[t][0], cmds[t][1], f, args.timeout)
+                p648, report, err = rendition(t, cmds[t][0], cmds[t][1], f, args.timeout)
                 r = row[t] = {"error": err}
                 if err:
                     print(f"{f.name:24} {t:16} {err}", file=sys.stderr)
                     continue
-                box = box or centre_box(src.width, src.height)
+                box = report["crop"] if report else centre_box(src.width, src.height)
+                if report and "source" in report:       # the crop is in upright pixels: check the frame matches
+                    s = report["source"]
+                    upright = (s["height"], s["width"]) if s.get("orientation", 1) >= 5 else (s["width"], s["height"])
+                    if upright != src.size:
+                        r["warning"] = f"reported source {s['width']}x{s['height']} o{s.get('orientation')} " \
+                                       f"is not upright {src.width}x{src.height}"
+                        print(f"{f.name:24} {t:16} WARNING {r['warning']}", file=sys.stderr)
                 key = tuple(sorted(box.items()))
                 try:
                     if key not in refs:

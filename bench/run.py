@@ -39,7 +39,7 @@ def run_bounded(cmd, timeout, env=None, cwd=None):
 def photosync_bins(pure=False):
     default = REPO / ("target/pure/release/photo-sync" if pure else "target/release/photo-sync")
     env = os.environ.get("PHOTOSYNC_PURE_BIN" if pure else "PHOTOSYNC_BIN")
-    return Path(env).resolve() if env else default
+    return (REPO / env).resolve() if env else default   # a relative PHOTOSYNC_BIN is taken from the repo root
 
 
 def python_has(py, module):
@@ -144,9 +144,10 @@ def machine(tools):
             "except ImportError: pass\nprint(' '.join(v))"
     m = {"cpu": cpu.group(1) if cpu else platform.processor(), "cores": os.cpu_count(), "mem_gib": round(mem, 1),
          "kernel": platform.release(), "simd": [f for f in ("avx2", "avx512f") if f" {f} " in flags],
-         "date": datetime.datetime.now().isoformat(timespec="seconds"),
+         "date": datetime.datetime.now().isoformat(timespec="seconds"), "loadavg_start": os.getloadavg(),
          "versions": {"vips": tool_version(["vipsthumbnail", "--vips-version"]),
-                      "imagemagick": tool_version(["/usr/bin/convert", "-version"]),
+                      "imagemagick": (tool_version(["/usr/bin/convert", "-version"]) or "").split(" https")[0]
+                      .replace("Version: ", "") or None,
                       "hyperfine": tool_version(["hyperfine", "--version"]),
                       "pillow+pyvips": tool_version([str(VENV_PY), "-c", pyver]) if VENV_PY.exists() else None,
                       "pillow-simd": tool_version([str(SIMD_PY), "-c", pyver]) if SIMD_PY.exists() else None,
@@ -244,6 +245,8 @@ def main():
     for t, why in skipped.items():
         log(f"SKIP {t}: {why}")
     tools = [t for t in tools if t not in skipped]
+    if not any(t.startswith("photo-sync") for t in tools):
+        bombs = []                        # only photo-sync is run on the bombs
     results = {"machine": machine(tools), "config": vars(args) | {"tools": tools, "files": [f.name for f in files],
                "bombs": [b.name for b in bombs], "anchors": str(ANCH)},
                "skipped": skipped, "files": {t: {} for t in tools}, "bombs": {t: {} for t in tools}}
@@ -262,6 +265,7 @@ def main():
             results["bombs"][t][b.name] = r
             log(cell(r))
 
+    results["machine"]["loadavg_end"] = os.getloadavg()
     md = table(results, files, bombs, tools)
     results["table_md"] = md
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)
@@ -270,6 +274,10 @@ def main():
     print(f"Whole process, all 5 renditions (648, 300, 96, 72, 48): median wall ms of {args.runs} runs "
           f"(after {args.warmup} warm-up) / peak RSS MiB (separate /usr/bin/time run, children included).\n")
     print(md)
+    for t in tools:
+        for name, r in {**results["files"][t], **results["bombs"][t]}.items():
+            if r["status"] not in ("ok", "rejected", "unsupported") or "error" in r:
+                print(f"\n{t} on {name}: {r['status']} rc={r['rc']} {r.get('error', '')} {' '.join(r['stderr'])[:300]}")
     for t, why in skipped.items():
         print(f"\nskipped {t}: {why}")
     print(f"\nraw numbers: {args.results}")

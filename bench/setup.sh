@@ -8,6 +8,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$HERE/work
 PY=${PYTHON:-/usr/bin/python3}
+# pinned so numbers stay comparable between machines; these are the versions measured in the spec
+PY_PKGS=(pillow==13.0.0 numpy scikit-image==0.26.0 pyvips==3.2.0)
+SIMD_PKG=pillow-simd==12.1.1.post0
 mkdir -p "$WORK"
 
 DEBS=(imagemagick libvips-tools libimage-exiftool-perl webp libheif-examples libjpeg-turbo-progs
@@ -29,7 +32,7 @@ fi
 if [ ! -x "$WORK/venv/bin/python" ]; then "$PY" -m venv "$WORK/venv"; fi
 if ! "$WORK/venv/bin/python" -c 'import PIL, numpy, skimage, pyvips' 2>/dev/null; then
   "$WORK/venv/bin/pip" install -q --upgrade pip
-  "$WORK/venv/bin/pip" install -q pillow numpy scikit-image pyvips
+  "$WORK/venv/bin/pip" install -q "${PY_PKGS[@]}"
 fi
 
 # pillow-simd: no wheels; build from sdist with AVX2. Failure is recorded, not fatal.
@@ -37,7 +40,7 @@ SIMD_LOG=$WORK/pillow-simd-build.log
 if [ ! -x "$WORK/venv-simd/bin/python" ]; then "$PY" -m venv "$WORK/venv-simd"; fi
 if ! "$WORK/venv-simd/bin/python" -c 'import PIL' 2>/dev/null; then
   "$WORK/venv-simd/bin/pip" install -q --upgrade pip setuptools wheel
-  if CC="cc -mavx2" "$WORK/venv-simd/bin/pip" install --no-cache-dir --no-binary :all: pillow-simd >"$SIMD_LOG" 2>&1; then
+  if CC="cc -mavx2" "$WORK/venv-simd/bin/pip" install --no-cache-dir --no-binary :all: "$SIMD_PKG" >"$SIMD_LOG" 2>&1; then
     echo "pillow-simd built (log: $SIMD_LOG)"
   else
     echo "WARNING: pillow-simd failed to build; see $SIMD_LOG (tail below). Benchmarks will skip it."
@@ -62,4 +65,4 @@ if "$WORK/venv-simd/bin/python" -c 'import PIL; from PIL import features; print(
 else
   echo "venv-simd: pillow-simd NOT available"
 fi
-[ -x "$WORK/cargo-bin/bin/dssim" ] && echo "dssim: $("$WORK/cargo-bin/bin/dssim" --version 2>&1 | head -n1)" || true
+[ -x "$WORK/cargo-bin/bin/dssim" ] && echo "dssim: $("$WORK/cargo-bin/bin/dssim" -h 2>&1 | grep -m1 Version)" || true

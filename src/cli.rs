@@ -95,14 +95,24 @@ fn options(args: &NormalizeArgs) -> anyhow::Result<Options> {
             let [x, y, width, height] = v[..] else {
                 bail!("--crop {b:?}: a box needs four numbers X,Y,W,H");
             };
-            CropMode::Box(CropBox { x, y, width, height })
+            CropMode::Box(CropBox {
+                x,
+                y,
+                width,
+                height,
+            })
         }
     };
     let (min, max) = args
         .quality
         .split_once('-')
         .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
-        .with_context(|| format!("--quality {:?}: expected MIN-MAX such as 60-92", args.quality))?;
+        .with_context(|| {
+            format!(
+                "--quality {:?}: expected MIN-MAX such as 60-92",
+                args.quality
+            )
+        })?;
     let opts = Options {
         targets: photo::parse_targets(&args.targets)?,
         crop,
@@ -132,7 +142,11 @@ fn normalize(args: &NormalizeArgs) -> anyhow::Result<ExitCode> {
             print!("{}", report::text(input, &outcome, ms));
         }
     }
-    Ok(if failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Why one input produced no renditions.
@@ -143,7 +157,10 @@ pub(crate) enum InputError {
     #[error(transparent)]
     Photo(#[from] PhotoError),
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl InputError {
@@ -162,11 +179,16 @@ pub(crate) type Written = (Normalized, Vec<PathBuf>);
 fn normalize_file(input: &Path, out: &Path, opts: &Options) -> Result<Written, InputError> {
     let bytes = std::fs::read(input).map_err(InputError::Read)?;
     let n = photo::normalize(&bytes, opts)?;
-    let stem = input.file_stem().map_or("photo".into(), |s| s.to_string_lossy());
+    let stem = input
+        .file_stem()
+        .map_or("photo".into(), |s| s.to_string_lossy());
     let mut paths = Vec::new();
     for r in &n.renditions {
         let path = out.join(format!("{stem}.{}.{}.jpg", r.spec.target, r.spec.size));
-        std::fs::write(&path, &r.jpeg).map_err(|source| InputError::Write { path: path.clone(), source })?;
+        std::fs::write(&path, &r.jpeg).map_err(|source| InputError::Write {
+            path: path.clone(),
+            source,
+        })?;
         paths.push(path);
     }
     Ok((n, paths))

@@ -51,7 +51,13 @@ pub fn to_srgb(img: &mut Pixels, icc: Option<&[u8]>) -> ColorHandling {
         }
         Layout::Cmyk { inverted } => {
             let transform = profile.and_then(|p| {
-                Transform::new_to(&p, &srgb, DataType::CMYK, DataType::RGB8, Intent::Perceptual)
+                Transform::new_to(
+                    &p,
+                    &srgb,
+                    DataType::CMYK,
+                    DataType::RGB8,
+                    Intent::Perceptual,
+                )
             });
             let mut out = vec![0u8; img.width as usize * img.height as usize * 3];
             let handling = match transform {
@@ -85,14 +91,20 @@ mod tests {
     fn naive_cmyk_maps_ink_to_rgb_both_ways() {
         assert_eq!(cmyk_pixel_to_rgb(&[0, 0, 0, 0], false), [255, 255, 255]);
         assert_eq!(cmyk_pixel_to_rgb(&[255, 0, 0, 0], false), [0, 255, 255]);
-        assert_eq!(cmyk_pixel_to_rgb(&[255, 255, 255, 255], true), [255, 255, 255]);
+        assert_eq!(
+            cmyk_pixel_to_rgb(&[255, 255, 255, 255], true),
+            [255, 255, 255]
+        );
         assert_eq!(cmyk_pixel_to_rgb(&[0, 0, 0, 0], true), [0, 0, 0]);
     }
 
     #[test]
     fn garbage_profiles_are_ignored_not_fatal() {
         let mut img = Pixels::rgb(1, 1, vec![10, 20, 30]).unwrap();
-        assert_eq!(to_srgb(&mut img, Some(b"not a profile")), ColorHandling::ProfileIgnored);
+        assert_eq!(
+            to_srgb(&mut img, Some(b"not a profile")),
+            ColorHandling::ProfileIgnored
+        );
         assert_eq!(img.data, vec![10, 20, 30]);
     }
 }

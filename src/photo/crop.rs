@@ -19,7 +19,12 @@ pub fn choose(
     let side = width.min(height);
     match mode {
         CropMode::Box(b) => explicit(b, width, height, min_side),
-        _ if width == height => Ok(CropBox { x: 0, y: 0, width: side, height: side }),
+        _ if width == height => Ok(CropBox {
+            x: 0,
+            y: 0,
+            width: side,
+            height: side,
+        }),
         CropMode::Centre => Ok(at_offset(width, height, (width.max(height) - side) / 2)),
         CropMode::Attention => {
             let t = thumb()?;
@@ -35,9 +40,19 @@ pub fn choose(
 fn at_offset(width: u32, height: u32, offset: u32) -> CropBox {
     let side = width.min(height);
     if width > height {
-        CropBox { x: offset, y: 0, width: side, height: side }
+        CropBox {
+            x: offset,
+            y: 0,
+            width: side,
+            height: side,
+        }
     } else {
-        CropBox { x: 0, y: offset, width: side, height: side }
+        CropBox {
+            x: 0,
+            y: offset,
+            width: side,
+            height: side,
+        }
     }
 }
 
@@ -61,7 +76,11 @@ fn explicit(b: CropBox, width: u32, height: u32, min_side: u32) -> Result<CropBo
     }
     let side = b.width.max(b.height).min(width.min(height));
     if side < min_side {
-        return Err(PhotoError::TooSmall { width: b.width, height: b.height, min: min_side });
+        return Err(PhotoError::TooSmall {
+            width: b.width,
+            height: b.height,
+            min: min_side,
+        });
     }
     let place = |start: u32, len: u32, limit: u32| -> u32 {
         let centre = u64::from(start) * 2 + u64::from(len);
@@ -98,9 +117,14 @@ fn interest(t: &Pixels) -> Vec<f32> {
             // Skin in YCbCr (Chai & Ngan): Cb 77–127, Cr 133–173, not too dark.
             let cb = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
             let cr = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
-            let skin = (77.0..=127.0).contains(&cb) && (133.0..=173.0).contains(&cr) && luma[i] > 50.0;
+            let skin =
+                (77.0..=127.0).contains(&cb) && (133.0..=173.0).contains(&cr) && luma[i] > 50.0;
             let max = r.max(g).max(b);
-            let sat = if max > 0.0 { (max - r.min(g).min(b)) / max } else { 0.0 };
+            let sat = if max > 0.0 {
+                (max - r.min(g).min(b)) / max
+            } else {
+                0.0
+            };
             out[i] = (edge / 64.0).min(1.0) * 0.6 + if skin { 1.5 } else { 0.0 } + sat * 0.3;
         }
     }
@@ -117,30 +141,37 @@ fn attention_offset(t: &Pixels) -> u32 {
         return 0;
     }
     let score = interest(t);
-    // Sum interest per line across the short side, then slide a window over the lines.
-    let lines: Vec<f64> = (0..long)
-        .map(|k| {
-            (0..side)
-                .map(|j| {
-                    let (x, y) = if portrait { (j, k) } else { (k, j) };
-                    f64::from(score[y * w + x])
-                })
-                .sum()
-        })
-        .collect();
-    let total: f64 = lines.iter().sum::<f64>().max(1e-9);
+    // Sum interest per line across the short side; prefix sums make every window O(1).
+    let mut prefix = vec![0f64; long + 1];
+    for k in 0..long {
+        let line: f64 = (0..side)
+            .map(|j| {
+                let (x, y) = if portrait { (j, k) } else { (k, j) };
+                f64::from(score[y * w + x])
+            })
+            .sum();
+        prefix[k + 1] = prefix[k] + line;
+    }
+    let sum = |a: usize, b: usize| prefix[b] - prefix[a];
+    // A floor on the total keeps rounding noise in a featureless photo from outweighing the prior.
+    let total = prefix[long].max(0.05 * (w * h) as f64);
+    // Interest in the outer bands of the square counts against it (as in smartcrop.js), so
+    // the subject sits inside the square with a margin instead of touching its edge.
+    let band = (side / 12).max(1);
     let max_offset = long - side;
-    let mut window: f64 = lines[..side].iter().sum();
     let mut best = (f64::MIN, 0usize);
     for off in 0..=max_offset {
-        if off > 0 {
-            window += lines[off + side - 1] - lines[off - 1];
-        }
+        let inside = sum(off, off + side);
+        let edges = sum(off, off + band) + sum(off + side - band, off + side);
         let pos = off as f64 / max_offset as f64;
         // Prior: portraits keep the top (head and shoulders), landscapes the centre;
         // it only decides between places of nearly equal interest.
-        let prior = if portrait { 1.0 - pos } else { 1.0 - (pos - 0.5).abs() * 2.0 };
-        let value = window / total + 0.05 * prior;
+        let prior = if portrait {
+            1.0 - pos
+        } else {
+            1.0 - (pos - 0.5).abs() * 2.0
+        };
+        let value = (inside - edges) / total + 0.05 * prior;
         if value > best.0 + 1e-12 {
             best = (value, off);
         }
@@ -167,22 +198,68 @@ mod tests {
         }
         let b = choose(CropMode::Attention, 400, 1000, 96, || Ok(t)).unwrap();
         assert_eq!((b.width, b.height), (400, 400));
-        assert!(b.y >= 500 && b.y <= 600, "face at 700–900 must be inside, got y={}", b.y);
+        assert!(
+            b.y >= 500 && b.y <= 600,
+            "face at 700–900 must be inside, got y={}",
+            b.y
+        );
     }
 
     #[test]
     fn a_featureless_portrait_keeps_its_top() {
-        let b = choose(CropMode::Attention, 300, 500, 96, || Ok(flat(30, 50, [90; 3]))).unwrap();
+        let b = choose(CropMode::Attention, 300, 500, 96, || {
+            Ok(flat(30, 50, [90; 3]))
+        })
+        .unwrap();
         assert_eq!(b.y, 0);
     }
 
     #[test]
     fn explicit_boxes_grow_to_squares_and_must_fit() {
-        let b = explicit(CropBox { x: 100, y: 100, width: 200, height: 100 }, 1000, 800, 96).unwrap();
-        assert_eq!(b, CropBox { x: 100, y: 50, width: 200, height: 200 });
-        let e = explicit(CropBox { x: 900, y: 0, width: 200, height: 200 }, 1000, 800, 96);
+        let b = explicit(
+            CropBox {
+                x: 100,
+                y: 100,
+                width: 200,
+                height: 100,
+            },
+            1000,
+            800,
+            96,
+        )
+        .unwrap();
+        assert_eq!(
+            b,
+            CropBox {
+                x: 100,
+                y: 50,
+                width: 200,
+                height: 200
+            }
+        );
+        let e = explicit(
+            CropBox {
+                x: 900,
+                y: 0,
+                width: 200,
+                height: 200,
+            },
+            1000,
+            800,
+            96,
+        );
         assert_eq!(e.unwrap_err().code(), "invalid_crop");
-        let small = explicit(CropBox { x: 0, y: 0, width: 50, height: 50 }, 1000, 800, 96);
+        let small = explicit(
+            CropBox {
+                x: 0,
+                y: 0,
+                width: 50,
+                height: 50,
+            },
+            1000,
+            800,
+            96,
+        );
         assert_eq!(small.unwrap_err().code(), "too_small");
     }
 }

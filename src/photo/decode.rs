@@ -60,7 +60,9 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PhotoError> {
             jpeg: Some(h),
         });
     }
-    let mut decoder = image_decoder(bytes, format, limits)?;
+    // Dimensions are checked here, by us, so the decoder is asked for them without its own
+    // size limits (it would refuse without saying which size it saw).
+    let mut decoder = image_decoder(bytes, format, limits, false)?;
     let (w, h) = decoder.dimensions();
     header::check_dimensions(format, w.into(), h.into(), limits)?;
     let icc = decoder.icc_profile().ok().flatten();
@@ -88,7 +90,7 @@ pub fn decode(
     if let Some(h) = &probe.jpeg {
         return jpeg::decode(bytes, h, min_short_side);
     }
-    let decoder = image_decoder(bytes, probe.format, limits)?;
+    let decoder = image_decoder(bytes, probe.format, limits, true)?;
     let name = probe.format.name();
     // Decoders are written to return errors, but a hostile file must never take the
     // process down: a panic inside one is reported as a damaged file.
@@ -104,6 +106,7 @@ fn image_decoder<'a>(
     bytes: &'a [u8],
     format: Format,
     limits: &Limits,
+    cap_dimensions: bool,
 ) -> Result<Box<dyn ImageDecoder + 'a>, PhotoError> {
     let fmt = match format {
         Format::Png => ImageFormat::Png,
@@ -119,8 +122,10 @@ fn image_decoder<'a>(
     // so probe() checks dimensions itself before any decode; these limits still bound the
     // decoder's own buffers.
     let mut l = image::Limits::default();
-    l.max_image_width = Some(limits.max_side);
-    l.max_image_height = Some(limits.max_side);
+    if cap_dimensions {
+        l.max_image_width = Some(limits.max_side);
+        l.max_image_height = Some(limits.max_side);
+    }
     l.max_alloc = Some(limits.max_pixels.saturating_mul(8).max(64 << 20));
     reader.limits(l);
     let name = format.name();

@@ -131,8 +131,13 @@ fn finish(
 
 /// One baseline JPEG at `quality`.
 pub fn encode(img: &Pixels, quality: u8) -> Result<Vec<u8>, PhotoError> {
-    if img.layout != Layout::Rgb || img.width > u32::from(u16::MAX) || img.height > u32::from(u16::MAX) {
-        return Err(PhotoError::Encode("only RGB images up to 65535 px can be encoded".into()));
+    if img.layout != Layout::Rgb
+        || img.width > u32::from(u16::MAX)
+        || img.height > u32::from(u16::MAX)
+    {
+        return Err(PhotoError::Encode(
+            "only RGB images up to 65535 px can be encoded".into(),
+        ));
     }
     backend::encode(img, quality)
 }
@@ -173,8 +178,13 @@ mod backend {
         let mut e = Encoder::new(&mut out, quality);
         e.set_sampling_factor(SamplingFactor::R_4_2_0);
         e.set_optimized_huffman_tables(false);
-        e.encode(&img.data, img.width as u16, img.height as u16, ColorType::Rgb)
-            .map_err(|e| PhotoError::Encode(e.to_string()))?;
+        e.encode(
+            &img.data,
+            img.width as u16,
+            img.height as u16,
+            ColorType::Rgb,
+        )
+        .map_err(|e| PhotoError::Encode(e.to_string()))?;
         Ok(out)
     }
 }

@@ -57,7 +57,9 @@ pub enum PhotoError {
         limit_mp: f64,
     },
     /// The decoder refused the header against the limits (dimensions it would not report).
-    #[error("the {format} header is over the size limits ({detail}), so the photo was not decoded")]
+    #[error(
+        "the {format} header is over the size limits ({detail}), so the photo was not decoded"
+    )]
     OverLimits {
         /// Format named by the signature.
         format: &'static str,

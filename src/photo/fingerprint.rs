@@ -14,7 +14,10 @@ pub const SAME_PHOTO_MAX_DISTANCE: u32 = 10;
 
 /// SHA-256 as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A DCT perceptual hash: the 8x8 lowest frequencies of a 32x32 grey copy, one bit each
@@ -61,10 +64,11 @@ impl PerceptualHash {
         let mut ac: Vec<f64> = coef[1..].to_vec();
         ac.sort_by(f64::total_cmp);
         let median = ac[ac.len() / 2];
-        let bits = coef
-            .iter()
-            .enumerate()
-            .fold(0u64, |acc, (i, &c)| if c > median { acc | (1 << i) } else { acc });
+        let bits =
+            coef.iter().enumerate().fold(
+                0u64,
+                |acc, (i, &c)| if c > median { acc | (1 << i) } else { acc },
+            );
         Self(bits)
     }
 

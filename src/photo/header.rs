@@ -173,7 +173,9 @@ pub fn jpeg_header(bytes: &[u8]) -> Result<JpegHeader, PhotoError> {
                 h.progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
                 if h.height == 0 {
                     // A DNL marker would give the height after the first scan.
-                    return Err(bad("the frame header gives height 0 (DNL marker files are not accepted)"));
+                    return Err(bad(
+                        "the frame header gives height 0 (DNL marker files are not accepted)",
+                    ));
                 }
                 if !matches!(h.components, 1 | 3 | 4) {
                     return Err(bad(&format!(
@@ -206,7 +208,12 @@ pub fn jpeg_header(bytes: &[u8]) -> Result<JpegHeader, PhotoError> {
     if !icc_chunks.is_empty() {
         // Chunks carry 1-based sequence numbers; reassemble in order.
         icc_chunks.sort_by_key(|c| c.0);
-        h.icc = Some(icc_chunks.iter().flat_map(|c| c.1.iter().copied()).collect());
+        h.icc = Some(
+            icc_chunks
+                .iter()
+                .flat_map(|c| c.1.iter().copied())
+                .collect(),
+        );
     }
     Ok(h)
 }
@@ -233,7 +240,10 @@ mod tests {
         assert_eq!(sniff(b"GIF89a....").unwrap(), Format::Gif);
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap(), Format::Webp);
         assert_eq!(sniff(b"").unwrap_err(), PhotoError::Empty);
-        assert_eq!(sniff(b"hello world!").unwrap_err(), PhotoError::UnknownFormat);
+        assert_eq!(
+            sniff(b"hello world!").unwrap_err(),
+            PhotoError::UnknownFormat
+        );
         let heic = b"\0\0\0\x18ftypheic\0\0\0\0";
         assert_eq!(sniff(heic).unwrap_err().code(), "unsupported_format");
     }

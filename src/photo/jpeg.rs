@@ -20,9 +20,8 @@ pub fn decode(bytes: &[u8], h: &JpegHeader, min_short_side: u32) -> Result<Pixel
         ));
     }
     let layout = if h.components == 4 {
-        // Adobe APP14 means Photoshop-style inverted CMYK (as libjpeg, Pillow and vips read it).
         Layout::Cmyk {
-            inverted: h.adobe_transform.is_some(),
+            inverted: backend::cmyk_inverted(h.adobe_transform.is_some()),
         }
     } else {
         Layout::Rgb
@@ -54,6 +53,12 @@ mod backend {
     //! libjpeg-turbo 3 through the `turbojpeg` crate: every scale k/8.
     use super::*;
     use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
+
+    /// libjpeg returns the stored samples: Adobe (APP14) files store inverted CMYK, as
+    /// Photoshop writes them (and libjpeg, Pillow and vips read them).
+    pub fn cmyk_inverted(adobe: bool) -> bool {
+        adobe
+    }
 
     pub fn decode(
         bytes: &[u8],
@@ -96,6 +101,12 @@ mod backend {
     use super::*;
     use jpeg_decoder::{Decoder, PixelFormat};
 
+    /// jpeg-decoder inverts every CMYK sample it returns (it assumes Adobe's convention),
+    /// so its output counts ink for Adobe files and is inverted for the others.
+    pub fn cmyk_inverted(adobe: bool) -> bool {
+        !adobe
+    }
+
     pub fn decode(
         bytes: &[u8],
         h: &JpegHeader,
@@ -127,12 +138,18 @@ mod backend {
             (f, _) => {
                 return Err(PhotoError::corrupt(
                     "JPEG",
-                    format!("unexpected pixel format {f:?} for {} components", h.components),
+                    format!(
+                        "unexpected pixel format {f:?} for {} components",
+                        h.components
+                    ),
                 ))
             }
         };
         if data.len() != width as usize * height as usize * layout.channels() {
-            return Err(PhotoError::corrupt("JPEG", "the decoder returned too few pixels"));
+            return Err(PhotoError::corrupt(
+                "JPEG",
+                "the decoder returned too few pixels",
+            ));
         }
         Ok(Pixels {
             width,

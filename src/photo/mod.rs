@@ -37,7 +37,7 @@ pub use spec::{
 /// 1.5x cuts the resampling error 16x against 1x for +4 ms on 12 MP).
 const DECODE_MARGIN: f64 = 1.5;
 /// Long side of the thumbnail the attention crop looks at.
-const ATTENTION_SIDE: u32 = 128;
+const ATTENTION_SIDE: u32 = 192;
 
 /// Everything made from one source photo.
 #[derive(Debug, Clone)]
@@ -100,7 +100,11 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
     let probe = decode::probe(bytes, &opts.limits)?;
     let (uw, uh) = probe.upright();
     if uw.min(uh) < opts.limits.min_side {
-        return Err(PhotoError::TooSmall { width: uw, height: uh, min: opts.limits.min_side });
+        return Err(PhotoError::TooSmall {
+            width: uw,
+            height: uh,
+            min: opts.limits.min_side,
+        });
     }
     let specs = opts.renditions();
     let largest = specs.iter().map(|s| s.size).max().unwrap_or(0);
@@ -129,7 +133,12 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
         f64::from(crop.x + crop.width),
         f64::from(crop.y + crop.height),
     ];
-    let s = orient::upright_rect_to_stored(probe.orientation, rect, probe.width.into(), probe.height.into());
+    let s = orient::upright_rect_to_stored(
+        probe.orientation,
+        rect,
+        probe.width.into(),
+        probe.height.into(),
+    );
     let region = [s[0] * sx, s[1] * sy, s[2] * sx, s[3] * sy];
     let side = largest.min(crop.width);
     let square = resize::crop_resize(&decoded, region, side, side, false)?;
@@ -175,7 +184,10 @@ fn attention_thumbnail(decoded: &Pixels, orientation: u8) -> Result<Pixels, Phot
     let (w, h) = (decoded.width, decoded.height);
     let k = f64::from(ATTENTION_SIDE) / f64::from(w.max(h));
     let (tw, th) = if k < 1.0 {
-        (((f64::from(w) * k).round() as u32).max(1), ((f64::from(h) * k).round() as u32).max(1))
+        (
+            ((f64::from(w) * k).round() as u32).max(1),
+            ((f64::from(h) * k).round() as u32).max(1),
+        )
     } else {
         (w, h)
     };
@@ -199,7 +211,12 @@ pub fn perceptual_hash(bytes: &[u8], limits: &Limits) -> Result<PerceptualHash, 
     let up = orient::apply(probe.orientation, &rgb);
     let side = up.width.min(up.height);
     let (x, y) = ((up.width - side) / 2, (up.height - side) / 2);
-    let rect = [f64::from(x), f64::from(y), f64::from(x + side), f64::from(y + side)];
+    let rect = [
+        f64::from(x),
+        f64::from(y),
+        f64::from(x + side),
+        f64::from(y + side),
+    ];
     let square = resize::crop_resize(&up, rect, 32, 32, false)?;
     PerceptualHash::of_square(&square)
 }

@@ -21,7 +21,8 @@ pub fn crop_resize(
         _ => PixelType::U8x4,
     };
     let internal = |e: &dyn std::fmt::Display| PhotoError::Encode(format!("resize: {e}"));
-    let view = ImageRef::new(src.width, src.height, &src.data, pixel_type).map_err(|e| internal(&e))?;
+    let view =
+        ImageRef::new(src.width, src.height, &src.data, pixel_type).map_err(|e| internal(&e))?;
     let mut dst = Image::new(width, height, pixel_type);
     let alg = if fast {
         ResizeAlg::Convolution(FilterType::Box)
@@ -29,7 +30,9 @@ pub fn crop_resize(
         ResizeAlg::Convolution(FilterType::Lanczos3)
     };
     let [x0, y0, x1, y1] = region;
-    let options = ResizeOptions::new().resize_alg(alg).crop(x0, y0, x1 - x0, y1 - y0);
+    let options = ResizeOptions::new()
+        .resize_alg(alg)
+        .crop(x0, y0, x1 - x0, y1 - y0);
     Resizer::new()
         .resize(&view, &mut dst, &options)
         .map_err(|e| internal(&e))?;

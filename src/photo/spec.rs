@@ -228,7 +228,10 @@ impl Options {
         }
         let q = self.quality;
         if q.min == 0 || q.max > 100 || q.min > q.max {
-            return bad(format!("quality range {}–{} must lie within 1–100", q.min, q.max));
+            return bad(format!(
+                "quality range {}–{} must lie within 1–100",
+                q.min, q.max
+            ));
         }
         if !(16..=2048).contains(&self.sharepoint_large) {
             return bad(format!(
@@ -250,13 +253,20 @@ mod tests {
 
     #[test]
     fn renditions_are_largest_first_and_cover_every_target() {
-        let sizes: Vec<u32> = Options::default().renditions().iter().map(|r| r.size).collect();
+        let sizes: Vec<u32> = Options::default()
+            .renditions()
+            .iter()
+            .map(|r| r.size)
+            .collect();
         assert_eq!(sizes, vec![648, 300, 96, 72, 48]);
     }
 
     #[test]
     fn target_lists_parse_and_reject_unknown_names() {
-        assert_eq!(parse_targets("m365, AD,m365").unwrap(), vec![Target::M365, Target::Ad]);
+        assert_eq!(
+            parse_targets("m365, AD,m365").unwrap(),
+            vec![Target::M365, Target::Ad]
+        );
         assert!(parse_targets("m365,exchange").is_err());
         assert!(parse_targets(" , ").is_err());
     }

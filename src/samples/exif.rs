@@ -17,7 +17,10 @@ fn ascii(tag: u16, s: &str) -> Entry {
 }
 
 fn rationals(tag: u16, vals: &[(u32, u32)]) -> Entry {
-    let v = vals.iter().flat_map(|(n, d)| [n.to_le_bytes(), d.to_le_bytes()].concat()).collect();
+    let v = vals
+        .iter()
+        .flat_map(|(n, d)| [n.to_le_bytes(), d.to_le_bytes()].concat())
+        .collect();
     (tag, RATIONAL, vals.len() as u32, v)
 }
 
@@ -51,7 +54,12 @@ fn ifd(offset: u32, mut entries: Vec<Entry>) -> Vec<u8> {
 /// A TIFF structure with IFD0 `Orientation`, and when asked Make/Model/Software, an
 /// ImageDescription holding `SECRET-GPS-MARKER`, an Exif IFD (DateTimeOriginal) and a GPS IFD.
 pub fn exif_tiff(orientation: u8, with_gps_and_camera: bool) -> Vec<u8> {
-    let mut ifd0: Vec<Entry> = vec![(0x0112, SHORT, 1, u16::from(orientation).to_le_bytes().to_vec())];
+    let mut ifd0: Vec<Entry> = vec![(
+        0x0112,
+        SHORT,
+        1,
+        u16::from(orientation).to_le_bytes().to_vec(),
+    )];
     if !with_gps_and_camera {
         let mut out = b"II*\0".to_vec();
         out.extend_from_slice(&8u32.to_le_bytes());
@@ -118,7 +126,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { 0xEDB8_8320 ^ (crc >> 1) } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                0xEDB8_8320 ^ (crc >> 1)
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -187,9 +199,13 @@ mod tests {
             }
         }
         let e = exif::Reader::new().read_raw(exif_tiff(6, true)).unwrap();
-        let lat = e.get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY).unwrap();
+        let lat = e
+            .get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY)
+            .unwrap();
         assert_eq!(lat.value.get_uint(0), None); // rationals, not ints
-        assert!(e.get_field(exif::Tag::DateTimeOriginal, exif::In::PRIMARY).is_some());
+        assert!(e
+            .get_field(exif::Tag::DateTimeOriginal, exif::In::PRIMARY)
+            .is_some());
     }
 
     #[test]

@@ -37,7 +37,11 @@ fn curve(gamma: Option<u16>) -> Vec<u8> {
             t.extend_from_slice(&1024u32.to_be_bytes());
             for i in 0..1024 {
                 let v = f64::from(i) / 1023.0;
-                let lin = if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) };
+                let lin = if v <= 0.04045 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                };
                 t.extend_from_slice(&((lin * 65535.0).round() as u16).to_be_bytes());
             }
         }
@@ -152,12 +156,16 @@ mod tests {
         for p in [display_p3(), adobe_rgb()] {
             let prof = qcms::Profile::new_from_slice(&p, false).expect("qcms parses it");
             let srgb = qcms::Profile::new_sRGB();
-            let t = qcms::Transform::new(&prof, &srgb, qcms::DataType::RGB8, qcms::Intent::Perceptual)
-                .expect("transform");
+            let t =
+                qcms::Transform::new(&prof, &srgb, qcms::DataType::RGB8, qcms::Intent::Perceptual)
+                    .expect("transform");
             let mut px = vec![255, 255, 255, 128, 128, 128];
             t.apply(&mut px);
             assert!(px[..3].iter().all(|&v| v >= 250), "white became {px:?}");
-            assert!(px[3].abs_diff(px[4]) <= 2 && px[4].abs_diff(px[5]) <= 2, "grey became {px:?}");
+            assert!(
+                px[3].abs_diff(px[4]) <= 2 && px[4].abs_diff(px[5]) <= 2,
+                "grey became {px:?}"
+            );
         }
     }
 }

@@ -33,7 +33,14 @@ pub struct Portrait {
 impl Portrait {
     /// A head-and-shoulders portrait of the given size, face in the upper third.
     pub fn new(width: u32, height: u32, seed: u64) -> Self {
-        Self { width, height, face: (0.5, 0.36), face_radius: 0.2, seed, markers: false }
+        Self {
+            width,
+            height,
+            face: (0.5, 0.36),
+            face_radius: 0.2,
+            seed,
+            markers: false,
+        }
     }
 
     /// The face's bounding box in upright pixels `(x0, y0, x1, y1)` (hair included).
@@ -46,7 +53,12 @@ impl Portrait {
     fn face_geometry(&self) -> (f64, f64, f64, f64) {
         let short = f64::from(self.width.min(self.height));
         let ry = short * self.face_radius;
-        (self.face.0 * f64::from(self.width), self.face.1 * f64::from(self.height), ry * 0.78, ry)
+        (
+            self.face.0 * f64::from(self.width),
+            self.face.1 * f64::from(self.height),
+            ry * 0.78,
+            ry,
+        )
     }
 
     /// Draw it.
@@ -96,7 +108,10 @@ impl Portrait {
                     }
                 }
                 // Hair: the top of the head.
-                let (hx, hy) = ((fx - cx) / (rx * 1.08), (fy - (cy - ry * 0.15)) / (ry * 1.0));
+                let (hx, hy) = (
+                    (fx - cx) / (rx * 1.08),
+                    (fy - (cy - ry * 0.15)) / (ry * 1.0),
+                );
                 if hx * hx + hy * hy <= 1.0 && dy < -0.55 {
                     px = [60.0 + grain, 40.0 + grain, 25.0 + grain];
                 }
@@ -116,7 +131,12 @@ impl Portrait {
                 }
             }
         }
-        Pixels { width: self.width, height: self.height, layout: crate::photo::Layout::Rgb, data }
+        Pixels {
+            width: self.width,
+            height: self.height,
+            layout: crate::photo::Layout::Rgb,
+            data,
+        }
     }
 }
 

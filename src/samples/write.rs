@@ -8,14 +8,22 @@ use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 use crate::photo::Pixels;
 
-fn jpeg_with(p: &Pixels, quality: u8, color: ColorType, data: &[u8], tune: impl FnOnce(&mut Encoder<&mut Vec<u8>>)) -> Vec<u8> {
+fn jpeg_with(
+    p: &Pixels,
+    quality: u8,
+    color: ColorType,
+    data: &[u8],
+    tune: impl FnOnce(&mut Encoder<&mut Vec<u8>>),
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut e = Encoder::new(&mut out, quality);
     e.set_sampling_factor(SamplingFactor::R_4_2_0);
     tune(&mut e);
     // Sample sizes are far below the encoder's limits; an error here is a programming bug
     // in the generator, and an empty file makes the test that uses it fail loudly.
-    if e.encode(data, p.width as u16, p.height as u16, color).is_err() {
+    if e.encode(data, p.width as u16, p.height as u16, color)
+        .is_err()
+    {
         return Vec::new();
     }
     out
@@ -28,12 +36,16 @@ pub fn jpeg(p: &Pixels, quality: u8) -> Vec<u8> {
 
 /// Progressive JPEG.
 pub fn jpeg_progressive(p: &Pixels, quality: u8) -> Vec<u8> {
-    jpeg_with(p, quality, ColorType::Rgb, &p.data, |e| e.set_progressive(true))
+    jpeg_with(p, quality, ColorType::Rgb, &p.data, |e| {
+        e.set_progressive(true)
+    })
 }
 
 /// Baseline JPEG with a restart marker every 4 MCUs.
 pub fn jpeg_restart(p: &Pixels, quality: u8) -> Vec<u8> {
-    jpeg_with(p, quality, ColorType::Rgb, &p.data, |e| e.set_restart_interval(4))
+    jpeg_with(p, quality, ColorType::Rgb, &p.data, |e| {
+        e.set_restart_interval(4)
+    })
 }
 
 /// Greyscale JPEG.
@@ -55,13 +67,18 @@ pub fn cmyk_jpeg(p: &Pixels, quality: u8) -> Vec<u8> {
             [ink(c[0]), ink(c[1]), ink(c[2]), (255 - max) as u8]
         })
         .collect();
-    jpeg_with(p, quality, ColorType::Cmyk, &cmyk, |e| e.set_sampling_factor(SamplingFactor::R_4_4_4))
+    jpeg_with(p, quality, ColorType::Cmyk, &cmyk, |e| {
+        e.set_sampling_factor(SamplingFactor::R_4_4_4)
+    })
 }
 
 fn luma(p: &Pixels) -> Vec<u8> {
     p.data
         .chunks_exact(3)
-        .map(|c| ((299 * u32::from(c[0]) + 587 * u32::from(c[1]) + 114 * u32::from(c[2]) + 500) / 1000) as u8)
+        .map(|c| {
+            ((299 * u32::from(c[0]) + 587 * u32::from(c[1]) + 114 * u32::from(c[2]) + 500) / 1000)
+                as u8
+        })
         .collect()
 }
 
@@ -89,8 +106,17 @@ pub fn png_rgba(p: &Pixels) -> Vec<u8> {
     let (w, h) = (p.width as f64, p.height as f64);
     let img = ImageBuffer::from_fn(p.width, p.height, |x, y| {
         let c = p.rgb_at(x, y);
-        let (dx, dy) = ((x as f64 - w / 2.0) / (w / 2.0), (y as f64 - h / 2.0) / (h / 2.0));
-        let a = if dx * dx + dy * dy > 0.95 { 0 } else if y < p.height / 10 { 128 } else { 255 };
+        let (dx, dy) = (
+            (x as f64 - w / 2.0) / (w / 2.0),
+            (y as f64 - h / 2.0) / (h / 2.0),
+        );
+        let a = if dx * dx + dy * dy > 0.95 {
+            0
+        } else if y < p.height / 10 {
+            128
+        } else {
+            255
+        };
         Rgba([c[0], c[1], c[2], a])
     });
     encode_image(DynamicImage::ImageRgba8(img), ImageFormat::Png)
@@ -114,7 +140,13 @@ pub fn png_grey(p: &Pixels) -> Vec<u8> {
 /// Palette PNG (a 6x6x6 colour cube), written with the `png` crate.
 pub fn png_palette(p: &Pixels) -> Vec<u8> {
     let palette: Vec<u8> = (0..216u32)
-        .flat_map(|i| [(i / 36) as u8 * 51, (i / 6 % 6) as u8 * 51, (i % 6) as u8 * 51])
+        .flat_map(|i| {
+            [
+                (i / 36) as u8 * 51,
+                (i / 6 % 6) as u8 * 51,
+                (i % 6) as u8 * 51,
+            ]
+        })
         .collect();
     let indices: Vec<u8> = p
         .data
@@ -129,7 +161,9 @@ pub fn png_palette(p: &Pixels) -> Vec<u8> {
     enc.set_color(png::ColorType::Indexed);
     enc.set_depth(png::BitDepth::Eight);
     enc.set_palette(palette);
-    let written = enc.write_header().and_then(|mut w| w.write_image_data(&indices));
+    let written = enc
+        .write_header()
+        .and_then(|mut w| w.write_image_data(&indices));
     if written.is_err() {
         return Vec::new();
     }

@@ -6,7 +6,10 @@ use photo_sync::samples::{self, Expect};
 
 #[test]
 fn every_refusal_says_what_is_wrong() {
-    for s in samples::catalogue().into_iter().filter(|s| s.expect != Expect::Renditions) {
+    for s in samples::catalogue()
+        .into_iter()
+        .filter(|s| s.expect != Expect::Renditions)
+    {
         let e = photo::normalize(&s.bytes, &Options::default()).unwrap_err();
         assert!(!e.is_retryable());
         let sentence = e.to_string();
@@ -22,8 +25,14 @@ fn every_refusal_says_what_is_wrong() {
 
 #[test]
 fn an_oversized_file_is_refused_before_it_is_read_as_an_image() {
-    let limits = Limits { max_bytes: 1000, ..Limits::default() };
-    let opts = Options { limits, ..Options::default() };
+    let limits = Limits {
+        max_bytes: 1000,
+        ..Limits::default()
+    };
+    let opts = Options {
+        limits,
+        ..Options::default()
+    };
     let e = photo::normalize(&samples::random_bytes(1001, 1), &opts).unwrap_err();
     assert_eq!(e.code(), "too_many_bytes");
     assert!(e.to_string().contains("1000-byte limit"), "{e}");
@@ -33,8 +42,18 @@ fn an_oversized_file_is_refused_before_it_is_read_as_an_image() {
 fn a_60000_pixel_jpeg_header_is_refused_even_with_generous_limits() {
     let j = samples::jpeg(&samples::Portrait::new(64, 64, 1).render(), 80);
     let bomb = samples::jpeg_sof_claiming(&j, 60000, 60000);
-    let limits = Limits { max_side: 65535, ..Limits::default() };
-    let e = photo::normalize(&bomb, &Options { limits, ..Options::default() }).unwrap_err();
+    let limits = Limits {
+        max_side: 65535,
+        ..Limits::default()
+    };
+    let e = photo::normalize(
+        &bomb,
+        &Options {
+            limits,
+            ..Options::default()
+        },
+    )
+    .unwrap_err();
     assert_eq!(e.code(), "too_many_pixels");
 }
 
@@ -71,7 +90,11 @@ fn mutated_files_never_panic() {
             }
             k = (k + 1) % (noise.len() - 8);
             let r = std::panic::catch_unwind(|| photo::normalize(&m, &opts));
-            assert!(r.is_ok(), "panicked on mutation {i} of a {:?} file", &f[..4]);
+            assert!(
+                r.is_ok(),
+                "panicked on mutation {i} of a {:?} file",
+                &f[..4]
+            );
         }
     }
 }

@@ -20,11 +20,34 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 fn normalize_writes_every_rendition_and_exits_zero() {
     let d = temp_dir("ok");
     let input = d.join("alice.jpg");
-    std::fs::write(&input, samples::jpeg(&samples::Portrait::new(700, 900, 1).render(), 90)).unwrap();
-    let out = bin().arg("normalize").arg(&input).arg("--out").arg(d.join("out")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for name in ["m365.648", "sharepoint.300", "ad.96", "sharepoint.72", "sharepoint.48"] {
-        assert!(d.join("out").join(format!("alice.{name}.jpg")).is_file(), "{name} missing");
+    std::fs::write(
+        &input,
+        samples::jpeg(&samples::Portrait::new(700, 900, 1).render(), 90),
+    )
+    .unwrap();
+    let out = bin()
+        .arg("normalize")
+        .arg(&input)
+        .arg("--out")
+        .arg(d.join("out"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in [
+        "m365.648",
+        "sharepoint.300",
+        "ad.96",
+        "sharepoint.72",
+        "sharepoint.48",
+    ] {
+        assert!(
+            d.join("out").join(format!("alice.{name}.jpg")).is_file(),
+            "{name} missing"
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("648x648") && text.contains(" ms"), "{text}");
@@ -34,9 +57,17 @@ fn normalize_writes_every_rendition_and_exits_zero() {
 fn a_refused_input_gives_exit_code_2_and_its_reason_while_others_still_run() {
     let d = temp_dir("bad");
     let good = d.join("good.png");
-    std::fs::write(&good, samples::png_rgb(&samples::Portrait::new(300, 300, 1).render())).unwrap();
+    std::fs::write(
+        &good,
+        samples::png_rgb(&samples::Portrait::new(300, 300, 1).render()),
+    )
+    .unwrap();
     let bad = d.join("tiny.jpg");
-    std::fs::write(&bad, samples::jpeg(&samples::Portrait::new(40, 40, 1).render(), 90)).unwrap();
+    std::fs::write(
+        &bad,
+        samples::jpeg(&samples::Portrait::new(40, 40, 1).render(), 90),
+    )
+    .unwrap();
     let out = bin()
         .args(["normalize", "--json", "--targets", "ad"])
         .arg(&bad)
@@ -53,7 +84,10 @@ fn a_refused_input_gives_exit_code_2_and_its_reason_while_others_still_run() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["ok"], false);
     assert_eq!(lines[0]["error"]["code"], "too_small");
-    assert!(lines[0]["error"]["message"].as_str().unwrap().contains("40x40"));
+    assert!(lines[0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("40x40"));
     assert_eq!(lines[1]["ok"], true);
     assert_eq!(lines[1]["renditions"][0]["target"], "ad");
     assert_eq!(lines[1]["renditions"][0]["width"], 96);
@@ -63,17 +97,29 @@ fn a_refused_input_gives_exit_code_2_and_its_reason_while_others_still_run() {
 #[test]
 fn a_missing_file_is_reported_not_fatal() {
     let d = temp_dir("missing");
-    let out = bin().arg("normalize").arg(d.join("nope.jpg")).arg("--out").arg(&d).output().unwrap();
+    let out = bin()
+        .arg("normalize")
+        .arg(d.join("nope.jpg"))
+        .arg("--out")
+        .arg(&d)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("read_failed"));
 }
 
 #[test]
 fn bad_arguments_are_refused_with_the_option_named() {
-    let out = bin().args(["normalize", "x.jpg", "--out", "o", "--quality", "90-60"]).output().unwrap();
+    let out = bin()
+        .args(["normalize", "x.jpg", "--out", "o", "--quality", "90-60"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("quality"));
-    let out = bin().args(["normalize", "x.jpg", "--out", "o", "--targets", "exchange"]).output().unwrap();
+    let out = bin()
+        .args(["normalize", "x.jpg", "--out", "o", "--targets", "exchange"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exchange"));
 }

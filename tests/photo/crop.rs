@@ -21,45 +21,86 @@ fn assert_keeps_face(p: &Portrait, bytes: &[u8], opts: &Options) {
     let short = f64::from(p.width.min(p.height));
     let fx = p.face.0 * f64::from(p.width) - short * p.face_radius * 0.45;
     let fy = p.face.1 * f64::from(p.height) + short * p.face_radius * 0.2;
-    let (ox, oy) = (((fx - f64::from(c.x)) * k) as u32, ((fy - f64::from(c.y)) * k) as u32);
+    let (ox, oy) = (
+        ((fx - f64::from(c.x)) * k) as u32,
+        ((fy - f64::from(c.y)) * k) as u32,
+    );
     let got = mean(&img, ox - 2, oy - 2, 5);
     assert!(near(got, SKIN, 25.0), "cheek at {ox},{oy} is {got:?}");
 }
 
 #[test]
 fn a_tall_photo_with_the_face_at_the_top_keeps_the_face() {
-    let p = Portrait { face: (0.5, 0.2), face_radius: 0.16, ..Portrait::new(800, 1400, 3) };
+    let p = Portrait {
+        face: (0.5, 0.2),
+        face_radius: 0.16,
+        ..Portrait::new(800, 1400, 3)
+    };
     let bytes = samples::jpeg(&p.render(), 88);
     assert_keeps_face(&p, &bytes, &Options::default());
     // The centre square would have cut it: the attention crop is doing the work.
-    let centre = normalize_with(&bytes, &Options { crop: CropMode::Centre, ..Options::default() });
-    assert!(centre.crop.y > p.face_box().1, "centre crop {:?}", centre.crop);
+    let centre = normalize_with(
+        &bytes,
+        &Options {
+            crop: CropMode::Centre,
+            ..Options::default()
+        },
+    );
+    assert!(
+        centre.crop.y > p.face_box().1,
+        "centre crop {:?}",
+        centre.crop
+    );
 }
 
 #[test]
 fn a_wide_photo_with_the_face_at_the_left_keeps_the_face() {
-    let p = Portrait { face: (0.18, 0.45), face_radius: 0.22, ..Portrait::new(1500, 900, 4) };
+    let p = Portrait {
+        face: (0.18, 0.45),
+        face_radius: 0.22,
+        ..Portrait::new(1500, 900, 4)
+    };
     assert_keeps_face(&p, &samples::jpeg(&p.render(), 88), &Options::default());
 }
 
 #[test]
 fn a_face_low_in_a_tall_photo_is_found_too() {
-    let p = Portrait { face: (0.45, 0.72), face_radius: 0.14, ..Portrait::new(700, 1500, 12) };
+    let p = Portrait {
+        face: (0.45, 0.72),
+        face_radius: 0.14,
+        ..Portrait::new(700, 1500, 12)
+    };
     assert_keeps_face(&p, &samples::jpeg(&p.render(), 88), &Options::default());
 }
 
 #[test]
 fn a_sideways_phone_portrait_keeps_the_face() {
-    let p = Portrait { face: (0.5, 0.25), face_radius: 0.15, ..Portrait::new(1200, 1800, 13) };
-    assert_keeps_face(&p, &samples::oriented_jpeg(&p.render(), 6), &Options::default());
+    let p = Portrait {
+        face: (0.5, 0.25),
+        face_radius: 0.15,
+        ..Portrait::new(1200, 1800, 13)
+    };
+    assert_keeps_face(
+        &p,
+        &samples::oriented_jpeg(&p.render(), 6),
+        &Options::default(),
+    );
 }
 
 #[test]
 fn an_explicit_crop_box_is_used_and_grown_to_a_square() {
     let p = Portrait::new(1000, 1000, 5);
     let (x0, y0, x1, y1) = p.face_box();
-    let b = CropBox { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
-    let opts = Options { crop: CropMode::Box(b), ..Options::default() };
+    let b = CropBox {
+        x: x0,
+        y: y0,
+        width: x1 - x0,
+        height: y1 - y0,
+    };
+    let opts = Options {
+        crop: CropMode::Box(b),
+        ..Options::default()
+    };
     let n = normalize_with(&samples::jpeg(&p.render(), 90), &opts);
     assert_eq!(n.crop.width, n.crop.height);
     assert_eq!(n.crop.width, b.width.max(b.height));
@@ -83,5 +124,8 @@ fn below_96_pixels_is_refused_with_a_sentence() {
     )
     .unwrap_err();
     assert_eq!(e.code(), "too_small");
-    assert!(e.to_string().contains("95x400") && e.to_string().contains("96x96"), "{e}");
+    assert!(
+        e.to_string().contains("95x400") && e.to_string().contains("96x96"),
+        "{e}"
+    );
 }

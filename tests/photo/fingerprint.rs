@@ -8,10 +8,18 @@ use crate::helpers::{decode_jpeg, normalize};
 
 #[test]
 fn the_same_input_gives_identical_bytes() {
-    for s in samples::catalogue().iter().filter(|s| s.expect == samples::Expect::Renditions) {
+    for s in samples::catalogue()
+        .iter()
+        .filter(|s| s.expect == samples::Expect::Renditions)
+    {
         let (a, b) = (normalize(&s.bytes), normalize(&s.bytes));
         for (ra, rb) in a.renditions.iter().zip(&b.renditions) {
-            assert!(ra.jpeg == rb.jpeg, "{} {} differs between runs", s.name, ra.spec.size);
+            assert!(
+                ra.jpeg == rb.jpeg,
+                "{} {} differs between runs",
+                s.name,
+                ra.spec.size
+            );
             assert_eq!(ra.sha256, sha256_hex(&ra.jpeg));
         }
         assert_eq!(a.phash, b.phash);
@@ -40,7 +48,14 @@ fn same_photo_holds_across_store_reencoding_and_resizing() {
     for seed in [1, 2, 3] {
         let n = normalize(&samples::jpeg(&Portrait::new(900, 1100, seed).render(), 90));
         let ours = &n.renditions[0].jpeg;
-        for (side, q) in [(648, 75), (648, 85), (648, 95), (240, 75), (240, 90), (96, 85)] {
+        for (side, q) in [
+            (648, 75),
+            (648, 85),
+            (648, 95),
+            (240, 75),
+            (240, 90),
+            (96, 85),
+        ] {
             let copy = store_copy(ours, side, q);
             let h = photo::perceptual_hash(&copy, &Limits::default()).unwrap();
             assert!(
@@ -56,11 +71,26 @@ fn same_photo_holds_across_store_reencoding_and_resizing() {
 fn same_photo_does_not_hold_for_a_different_portrait() {
     let people = [
         Portrait::new(900, 1100, 1),
-        Portrait { face: (0.3, 0.4), face_radius: 0.25, ..Portrait::new(900, 1100, 2) },
-        Portrait { face: (0.7, 0.3), face_radius: 0.15, ..Portrait::new(900, 1100, 3) },
-        Portrait { face: (0.5, 0.6), face_radius: 0.3, ..Portrait::new(1100, 900, 4) },
+        Portrait {
+            face: (0.3, 0.4),
+            face_radius: 0.25,
+            ..Portrait::new(900, 1100, 2)
+        },
+        Portrait {
+            face: (0.7, 0.3),
+            face_radius: 0.15,
+            ..Portrait::new(900, 1100, 3)
+        },
+        Portrait {
+            face: (0.5, 0.6),
+            face_radius: 0.3,
+            ..Portrait::new(1100, 900, 4)
+        },
     ];
-    let hashes: Vec<_> = people.iter().map(|p| normalize(&samples::jpeg(&p.render(), 90)).phash).collect();
+    let hashes: Vec<_> = people
+        .iter()
+        .map(|p| normalize(&samples::jpeg(&p.render(), 90)).phash)
+        .collect();
     for i in 0..hashes.len() {
         for j in i + 1..hashes.len() {
             assert!(

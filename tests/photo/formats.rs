@@ -17,16 +17,32 @@ fn every_sample_meets_its_expectation() {
                 for r in &n.renditions {
                     let img = decode_jpeg(&r.jpeg);
                     let want = r.spec.size.min(n.crop.width);
-                    assert_eq!((img.width, img.height), (want, want), "{} {}", s.name, r.spec.size);
+                    assert_eq!(
+                        (img.width, img.height),
+                        (want, want),
+                        "{} {}",
+                        s.name,
+                        r.spec.size
+                    );
                     assert_eq!(r.side, want);
                     if let Some(budget) = r.spec.budget {
-                        assert!(r.jpeg.len() <= budget, "{} {} is {} B", s.name, r.spec.size, r.jpeg.len());
+                        assert!(
+                            r.jpeg.len() <= budget,
+                            "{} {} is {} B",
+                            s.name,
+                            r.spec.size,
+                            r.jpeg.len()
+                        );
                     }
                     assert_no_metadata(&r.jpeg, &s.name);
                 }
             }
             (Expect::Refused(code), Err(e)) => assert_eq!(e.code(), code, "{}: {e}", s.name),
-            (want, got) => panic!("{}: expected {want:?}, got {:?}", s.name, got.map(|n| n.crop)),
+            (want, got) => panic!(
+                "{}: expected {want:?}, got {:?}",
+                s.name,
+                got.map(|n| n.crop)
+            ),
         }
     }
 }
@@ -40,10 +56,21 @@ fn assert_no_metadata(jpeg: &[u8], name: &str) {
             "{name}: output carries marker {m:#04x}"
         );
     }
-    for needle in [&b"Exif"[..], b"SECRET", b"ICC_PROFILE", b"http://ns.adobe.com"] {
-        assert!(!jpeg.windows(needle.len()).any(|w| w == needle), "{name}: output contains {needle:?}");
+    for needle in [
+        &b"Exif"[..],
+        b"SECRET",
+        b"ICC_PROFILE",
+        b"http://ns.adobe.com",
+    ] {
+        assert!(
+            !jpeg.windows(needle.len()).any(|w| w == needle),
+            "{name}: output contains {needle:?}"
+        );
     }
-    assert!(decode_jpeg_icc(jpeg).is_none(), "{name}: output has an ICC profile");
+    assert!(
+        decode_jpeg_icc(jpeg).is_none(),
+        "{name}: output has an ICC profile"
+    );
 }
 
 fn decode_jpeg_icc(jpeg: &[u8]) -> Option<Vec<u8>> {
@@ -52,36 +79,81 @@ fn decode_jpeg_icc(jpeg: &[u8]) -> Option<Vec<u8>> {
     d.icc_profile()
 }
 
+/// A grainy portrait: detailed enough that quality 92 is far over 100 KB.
+fn grainy(side: u32) -> Vec<u8> {
+    let mut img = samples::Portrait::new(side, side, 21).render();
+    let noise = samples::random_bytes(img.data.len(), 5);
+    for (v, n) in img.data.iter_mut().zip(noise) {
+        *v = v.saturating_add(n / 6).saturating_sub(21);
+    }
+    samples::jpeg(&img, 95)
+}
+
 #[test]
 fn a_detailed_photo_lands_the_best_quality_under_each_budget() {
-    // Noise is the hardest content to compress: the 648 at quality 92 is far over 100 KB.
-    let noise = samples::random_bytes(1000 * 1000 * 3, 11);
-    let img = photo::Pixels::rgb(1000, 1000, noise).unwrap();
-    let bytes = samples::jpeg(&img, 95);
+    let bytes = grainy(1000);
     let n = photo::normalize(&bytes, &Options::default()).unwrap();
     let m365 = &n.renditions[0];
     assert_eq!(m365.spec.target, Target::M365);
-    assert!(m365.jpeg.len() <= 100_000, "{} B", m365.jpeg.len());
-    if !m365.over_budget {
-        // Best: one quality step higher no longer fits.
-        let higher = Options {
-            targets: vec![Target::M365],
-            quality: photo::QualityRange { min: m365.quality + 1, max: m365.quality + 1 },
-            ..Options::default()
-        };
-        let h = photo::normalize(&bytes, &higher).unwrap();
-        assert!(h.renditions[0].over_budget, "quality {} would also fit", m365.quality + 1);
-    }
-    let ad = n.renditions.iter().find(|r| r.spec.target == Target::Ad).unwrap();
-    assert!(ad.jpeg.len() <= 10_000, "AD rendition is {} B", ad.jpeg.len());
-    assert!(ad.jpeg.len() <= photo::AD_MAX_BYTES);
+    assert!(
+        !m365.over_budget && m365.jpeg.len() <= 100_000,
+        "{} B",
+        m365.jpeg.len()
+    );
+    assert!(
+        m365.quality < 92 && m365.quality >= 60,
+        "quality {}",
+        m365.quality
+    );
+    // Best: one quality step higher no longer fits.
+    let higher = Options {
+        targets: vec![Target::M365],
+        quality: photo::QualityRange {
+            min: m365.quality + 1,
+            max: m365.quality + 1,
+        },
+        ..Options::default()
+    };
+    let h = photo::normalize(&bytes, &higher).unwrap();
+    assert!(
+        h.renditions[0].over_budget,
+        "quality {} would also fit",
+        m365.quality + 1
+    );
+    let ad = n
+        .renditions
+        .iter()
+        .find(|r| r.spec.target == Target::Ad)
+        .unwrap();
+    assert!(
+        ad.jpeg.len() <= 10_000,
+        "AD rendition is {} B",
+        ad.jpeg.len()
+    );
+}
+
+#[test]
+fn pure_noise_keeps_the_lowest_quality_and_says_it_is_over_budget() {
+    let noise = samples::random_bytes(1000 * 1000 * 3, 11);
+    let img = photo::Pixels::rgb(1000, 1000, noise).unwrap();
+    let n = photo::normalize(&samples::jpeg(&img, 95), &Options::default()).unwrap();
+    let m365 = &n.renditions[0];
+    assert!(m365.over_budget);
+    assert_eq!(m365.quality, 60);
+    assert!(m365.jpeg.len() > 100_000 && m365.jpeg.len() <= photo::GRAPH_MAX_UPLOAD);
 }
 
 #[test]
 fn only_the_requested_targets_are_made() {
     let s = &samples::catalogue()[0];
-    let opts = Options { targets: vec![Target::Ad], ..Options::default() };
+    let opts = Options {
+        targets: vec![Target::Ad],
+        ..Options::default()
+    };
     let n = photo::normalize(&s.bytes, &opts).unwrap();
     assert_eq!(n.renditions.len(), 1);
-    assert_eq!((n.renditions[0].spec.target, n.renditions[0].side), (Target::Ad, 96));
+    assert_eq!(
+        (n.renditions[0].spec.target, n.renditions[0].side),
+        (Target::Ad, 96)
+    );
 }

@@ -17,7 +17,11 @@ pub fn decode_jpeg(bytes: &[u8]) -> Pixels {
     let mut d = jpeg_decoder::Decoder::new(bytes);
     let data = d.decode().expect("output must decode");
     let info = d.info().unwrap();
-    assert_eq!(info.pixel_format, jpeg_decoder::PixelFormat::RGB24, "outputs are RGB");
+    assert_eq!(
+        info.pixel_format,
+        jpeg_decoder::PixelFormat::RGB24,
+        "outputs are RGB"
+    );
     Pixels::rgb(info.width.into(), info.height.into(), data).unwrap()
 }
 

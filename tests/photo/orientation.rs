@@ -13,9 +13,18 @@ fn assert_upright(bytes: &[u8], what: &str) {
     let tl = mean(&img, m / 4, m / 4, patch);
     let tr = mean(&img, s - m / 4 - patch, m / 4, patch);
     let bl = mean(&img, m / 4, s - m / 4 - patch, patch);
-    assert!(near(tl, MARKER_TOP_LEFT, 30.0), "{what}: top-left is {tl:?}, expected red");
-    assert!(near(tr, MARKER_TOP_RIGHT, 30.0), "{what}: top-right is {tr:?}, expected green");
-    assert!(near(bl, MARKER_BOTTOM_LEFT, 30.0), "{what}: bottom-left is {bl:?}, expected blue");
+    assert!(
+        near(tl, MARKER_TOP_LEFT, 30.0),
+        "{what}: top-left is {tl:?}, expected red"
+    );
+    assert!(
+        near(tr, MARKER_TOP_RIGHT, 30.0),
+        "{what}: top-right is {tr:?}, expected green"
+    );
+    assert!(
+        near(bl, MARKER_BOTTOM_LEFT, 30.0),
+        "{what}: bottom-left is {bl:?}, expected blue"
+    );
 }
 
 #[test]
@@ -24,7 +33,10 @@ fn every_exif_orientation_in_a_jpeg_lands_upright() {
     for o in 1..=8u8 {
         let n = normalize(&samples::oriented_jpeg(&square, o));
         assert_eq!(n.source.orientation, o);
-        assert_upright(&samples::oriented_jpeg(&square, o), &format!("orientation {o}"));
+        assert_upright(
+            &samples::oriented_jpeg(&square, o),
+            &format!("orientation {o}"),
+        );
     }
 }
 
