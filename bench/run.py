@@ -48,17 +48,17 @@ def python_has(py, module):
 
 def tool_commands(pure_bin=True):
     """tool -> (cmd(input, outdir) -> argv, path of the 648 rendition(input, outdir), why unavailable or None)."""
-    def ps(b):
+    def ps(b, var):
         return (lambda i, o: [str(b), "normalize", str(i), "--out", str(o), "--targets", TARGETS],
                 lambda i, o: o / f"{i.stem}.m365.648.jpg",
-                None if os.access(b, os.X_OK) else f"binary {b} not found (build it, or pass --build / PHOTOSYNC_BIN)")
+                None if os.access(b, os.X_OK) else f"binary {b} not found (build it, pass --build, or set {var})")
 
     peer648 = lambda i, o: o / f"{i.stem}_648.jpg"
     vips_ok = None if shutil.which("vipsthumbnail") else "vipsthumbnail missing (run bench/setup.sh)"
     im_ok = None if os.path.exists("/usr/bin/convert") else "/usr/bin/convert missing (apt-get install imagemagick)"
     return {
-        "photo-sync": ps(photosync_bins()),
-        "photo-sync-pure": ps(photosync_bins(pure=True)),
+        "photo-sync": ps(photosync_bins(), "PHOTOSYNC_BIN"),
+        "photo-sync-pure": ps(photosync_bins(pure=True), "PHOTOSYNC_PURE_BIN"),
         "vips": (lambda i, o: ["sh", str(ANCH / "vips_all.sh"), str(i), str(o), i.stem, "all"], peer648, vips_ok),
         "pyvips": (lambda i, o: [str(VENV_PY), str(ANCH / "pyvips_thumb.py"), str(i), str(o / i.stem), "all"], peer648,
                    None if python_has(VENV_PY, "pyvips") else "pyvips not importable in work/venv"),
@@ -202,8 +202,18 @@ def table(results, files, bombs, tools):
     return "\n".join(lines)
 
 
+def cpu_table(results, files, tools):
+    """Mean user+system CPU ms per run: steadier than wall time when the machine is shared."""
+    lines = ["| tool | " + " | ".join(f.stem for f in files) + " |", "|---" * (len(files) + 1) + "|"]
+    for t in tools:
+        rs = [results["files"][t].get(f.name, {}) for f in files]
+        lines.append(f"| {t} | " + " | ".join(f"{(r['user_s'] + r['system_s']) * 1e3:.0f}" if "user_s" in r else "–"
+                                              for r in rs) + " |")
+    return "\n".join(lines)
+
+
 def build(pure):
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != "CARGO_TARGET_DIR"}   # binaries where run.py looks
     builds = [(["cargo", "build", "--release", "--features", "turbojpeg"], env)]
     if pure:
         builds.append((["cargo", "build", "--release"], dict(env, CARGO_TARGET_DIR=str(REPO / "target/pure"))))
@@ -274,6 +284,8 @@ def main():
     print(f"Whole process, all 5 renditions (648, 300, 96, 72, 48): median wall ms of {args.runs} runs "
           f"(after {args.warmup} warm-up) / peak RSS MiB (separate /usr/bin/time run, children included).\n")
     print(md)
+    print("\nCPU time (user+system, mean ms per run; threads add up, so it can exceed wall time):\n")
+    print(cpu_table(results, files, tools))
     for t in tools:
         for name, r in {**results["files"][t], **results["bombs"][t]}.items():
             if r["status"] not in ("ok", "rejected", "unsupported") or "error" in r:

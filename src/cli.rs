@@ -63,6 +63,10 @@ struct NormalizeArgs {
     /// SharePoint large thumbnail size (200 or 300).
     #[arg(long, default_value_t = 300)]
     sharepoint_large: u32,
+    /// Benchmarking: normalise each input this many times in-process and print the median
+    /// time of the normaliser alone (no file I/O) on standard error.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    repeat: u32,
 }
 
 /// Run the CLI and map the outcome to an exit code.
@@ -130,6 +134,9 @@ fn normalize(args: &NormalizeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
     let mut failed = 0;
     for input in &args.inputs {
+        if args.repeat > 1 {
+            in_process_median(input, &opts, args.repeat);
+        }
         let started = Instant::now();
         let outcome = normalize_file(input, &args.out, &opts);
         let ms = started.elapsed().as_secs_f64() * 1e3;
@@ -192,6 +199,26 @@ fn normalize_file(input: &Path, out: &Path, opts: &Options) -> Result<Written, I
         paths.push(path);
     }
     Ok((n, paths))
+}
+
+/// Time the normaliser alone, `repeat` times on the same bytes, and print the median.
+fn in_process_median(input: &Path, opts: &Options, repeat: u32) {
+    let Ok(bytes) = std::fs::read(input) else {
+        return;
+    };
+    let mut ms: Vec<f64> = (0..repeat)
+        .map(|_| {
+            let t = Instant::now();
+            let _ = std::hint::black_box(photo::normalize(&bytes, opts));
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    eprintln!(
+        "{}: in-process median {:.2} ms over {repeat} runs",
+        input.display(),
+        ms[ms.len() / 2]
+    );
 }
 
 fn write_samples(dir: &Path) -> anyhow::Result<usize> {
