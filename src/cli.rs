@@ -324,6 +324,7 @@ mod report {
                 "decoded": {"width": n.decoded.0, "height": n.decoded.1},
                 "color": n.color,
                 "phash": n.phash.to_hex(),
+                "stages_ms": n.stages_ms.iter().map(|(k, v)| (k.to_string(), json!((v * 100.0).round() / 100.0))).collect::<serde_json::Map<_, _>>(),
                 "renditions": n.renditions.iter().zip(paths).map(|(r, p)| json!({
                     "target": r.spec.target.name(),
                     "size": r.spec.size,

@@ -31,6 +31,14 @@ pub fn cmyk_pixel_to_rgb(px: &[u8], inverted: bool) -> [u8; 3] {
 /// Convert `img` to sRGB RGB in place (re-allocating for CMYK), using `icc` when usable.
 pub fn to_srgb(img: &mut Pixels, icc: Option<&[u8]>) -> ColorHandling {
     let profile = icc.and_then(|b| Profile::new_from_slice(b, false));
+    if profile.is_none() && img.layout == Layout::Rgb {
+        // Building qcms's sRGB profile costs milliseconds; skip it when nothing converts.
+        return if icc.is_some() {
+            ColorHandling::ProfileIgnored
+        } else {
+            ColorHandling::AssumedSrgb
+        };
+    }
     let srgb = Profile::new_sRGB();
     match img.layout {
         Layout::Rgb => {

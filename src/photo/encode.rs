@@ -20,88 +20,104 @@ pub struct Encoded {
 
 /// Encode `img` (RGB) at the best quality in `range` whose size is ≤ `spec.budget`.
 ///
-/// The size of a JPEG falls monotonically (near enough) with quality, so the search keeps a
-/// bracket — a quality known to fit and one known not to — and guesses the next quality by
-/// interpolating log(size), which lands in two or three encodes instead of five.
+/// JPEG size falls (near enough) monotonically with quality, so the search keeps a bracket
+/// — the best quality known to fit, the lowest known not to — and guesses by
+/// interpolating log(size) between them. Each round encodes two qualities at once on two
+/// cores (the guess and the one above it), so a bracket usually closes in two rounds.
 pub fn encode_within(
     img: &Pixels,
     spec: &RenditionSpec,
     range: QualityRange,
 ) -> Result<Encoded, PhotoError> {
-    let mut attempts = 0;
-    let mut enc = |q: u8| {
-        attempts += 1;
-        encode(img, q)
-    };
-    let top = enc(range.max)?;
     let Some(budget) = spec.budget else {
-        return finish(spec, top, range.max, false, attempts);
+        let top = encode(img, range.max)?;
+        return finish(spec, top, range.max, false, 1);
     };
-    if top.len() <= budget {
-        return finish(spec, top, range.max, false, attempts);
-    }
-    // `over` does not fit; `fit` (once found) does.
-    let mut over = (range.max, top.len());
+    let mut attempts = 0;
     let mut fit: Option<(u8, Vec<u8>)> = None;
-    let mut guess = {
-        // Typical slope near the top of the range: size halves every ~18 quality steps.
-        let steps = ((over.1 as f64 / budget as f64).ln() / (2f64.ln() / 18.0)).ceil() as i32;
-        (i32::from(range.max) - steps.max(1)).max(i32::from(range.min)) as u8
-    };
+    let mut over: Option<(u8, usize)> = None;
+    // Round one: the top of the range, and a typical landing point for photos.
+    let mut round = vec![range.max, PRIOR_GUESS.clamp(range.min, range.max)];
     loop {
-        let bytes = enc(guess)?;
-        if bytes.len() <= budget {
-            fit = Some((guess, bytes));
-        } else {
-            over = (guess, bytes.len());
-            if guess == range.min {
-                break;
-            }
-        }
-        let lo = fit.as_ref().map_or(range.min, |f| f.0);
-        if fit.is_some() && over.0 == lo + 1 {
-            break;
-        }
-        guess = match &fit {
-            Some((q, b)) => {
-                // Interpolate log(size) between the bracket ends.
-                let (lq, ls) = (f64::from(*q), (b.len() as f64).ln());
-                let (hq, hs) = (f64::from(over.0), (over.1 as f64).ln());
-                let t = ((budget as f64).ln() - ls) / (hs - ls);
-                let g = (lq + t * (hq - lq)).floor() as i32;
-                g.clamp(i32::from(*q) + 1, i32::from(over.0) - 1) as u8
-            }
-            None => {
-                // Nothing fits yet: step down faster.
-                let g = i32::from(guess) - (i32::from(over.0) - i32::from(guess)).max(4);
-                g.max(i32::from(range.min)) as u8
-            }
-        };
-    }
-    match fit {
-        Some((q, bytes)) => finish(spec, bytes, q, false, attempts),
-        None => {
-            // Over budget at the lowest quality of the range: keep it if the store can
-            // still take it, else look below the range for the hard limit.
-            let lowest = enc(range.min)?;
-            let within = |b: &Vec<u8>| spec.hard_limit.is_none_or(|l| b.len() <= l);
-            if within(&lowest) {
-                return finish(spec, lowest, range.min, true, attempts);
-            }
-            for q in (1..range.min).rev().step_by(5) {
-                let b = enc(q)?;
-                if within(&b) {
-                    return finish(spec, b, q, true, attempts);
+        round.sort_unstable();
+        round.dedup();
+        attempts += round.len() as u32;
+        for (q, bytes) in encode_many(img, &round)? {
+            if bytes.len() <= budget {
+                if fit.as_ref().is_none_or(|f| q > f.0) {
+                    fit = Some((q, bytes));
                 }
+            } else if over.is_none_or(|o| q < o.0) {
+                over = Some((q, bytes.len()));
             }
-            Err(PhotoError::OverHardLimit {
-                target: spec.target.name(),
-                size: spec.size,
-                bytes: lowest.len(),
-                quality: range.min,
-                limit: spec.hard_limit.unwrap_or(0),
-            })
         }
+        let lo = fit.as_ref().map(|f| f.0);
+        match (lo, over) {
+            (Some(q), None) => return finish(spec, fit_bytes(fit), q, false, attempts),
+            (Some(q), Some((o, _))) if o == q + 1 => {
+                return finish(spec, fit_bytes(fit), q, false, attempts)
+            }
+            (None, Some((o, _))) if o == range.min => break,
+            _ => {}
+        }
+        let (oq, osize) = over.unwrap_or((range.max, budget + 1));
+        let g = match &fit {
+            Some((q, b)) => {
+                let (lq, ls) = (f64::from(*q), (b.len() as f64).ln());
+                let (hq, hs) = (f64::from(oq), (osize as f64).ln());
+                let t = ((budget as f64).ln() - ls) / (hs - ls).max(1e-9);
+                ((lq + t * (hq - lq)).floor() as i32).clamp(i32::from(*q) + 1, i32::from(oq) - 1)
+            }
+            // Nothing fits yet: assume size halves every ~18 quality steps.
+            None => {
+                let steps =
+                    ((osize as f64 / budget as f64).ln() / (2f64.ln() / 18.0)).ceil() as i32;
+                (i32::from(oq) - steps.max(1)).max(i32::from(range.min))
+            }
+        } as u8;
+        round = if g + 1 < oq { vec![g, g + 1] } else { vec![g] };
+    }
+    // Over budget even at the lowest quality of the range: keep it if the store can still
+    // take it, else look below the range for the hard limit.
+    let lowest = encode(img, range.min)?;
+    let within = |b: &Vec<u8>| spec.hard_limit.is_none_or(|l| b.len() <= l);
+    if within(&lowest) {
+        return finish(spec, lowest, range.min, true, attempts + 1);
+    }
+    for q in (1..range.min).rev().step_by(5) {
+        let b = encode(img, q)?;
+        if within(&b) {
+            return finish(spec, b, q, true, attempts);
+        }
+    }
+    Err(PhotoError::OverHardLimit {
+        target: spec.target.name(),
+        size: spec.size,
+        bytes: lowest.len(),
+        quality: range.min,
+        limit: spec.hard_limit.unwrap_or(0),
+    })
+}
+
+/// Where photos most often land under a 100 KB budget at 648 px (image-stack.md §5: q75–80).
+const PRIOR_GUESS: u8 = 80;
+
+fn fit_bytes(fit: Option<(u8, Vec<u8>)>) -> Vec<u8> {
+    fit.map(|f| f.1).unwrap_or_default()
+}
+
+/// Encode at each quality, the first on this thread and any second on another.
+fn encode_many(img: &Pixels, qs: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, PhotoError> {
+    match qs {
+        [a, b] => std::thread::scope(|scope| {
+            let other = scope.spawn(|| encode(img, *b));
+            let first = encode(img, *a)?;
+            let second = other
+                .join()
+                .map_err(|_| PhotoError::Encode("an encoder thread failed".into()))??;
+            Ok(vec![(*a, first), (*b, second)])
+        }),
+        _ => qs.iter().map(|&q| Ok((q, encode(img, q)?))).collect(),
     }
 }
 

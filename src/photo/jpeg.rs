@@ -13,7 +13,8 @@ pub fn decode(bytes: &[u8], h: &JpegHeader, min_short_side: u32) -> Result<Pixel
     // In entropy-coded data 0xFF is always followed by 0x00 or RSTn, so 0xFFD9 after the
     // first scan can only be the end-of-image marker.
     let scans = bytes.get(h.scan_offset..).unwrap_or_default();
-    if !scans.windows(2).any(|w| w == [0xFF, 0xD9]) {
+    // Searched from the end, where the marker is: a 3 MB scan costs nothing then.
+    if !scans.windows(2).rev().any(|w| w == [0xFF, 0xD9]) {
         return Err(PhotoError::corrupt(
             "JPEG",
             "the file is truncated: it ends before the end-of-image marker",
@@ -69,7 +70,9 @@ mod backend {
         let err = |e: turbojpeg::Error| PhotoError::corrupt("JPEG", e);
         let mut d = Decompressor::new().map_err(err)?;
         let short = h.width.min(h.height);
-        let n = scale_eighths(short, min_short_side, &[1, 2, 3, 4, 5, 6, 7, 8]);
+        // Only 1/8, 1/4 and 1/2 have SIMD IDCTs; 3/8 (3x3 and 6x6 IDCTs in plain C) decodes a
+        // 12 MP photo ~4 ms slower than 1/2 here, so the in-between scales are never used.
+        let n = scale_eighths(short, min_short_side, &[1, 2, 4, 8]);
         let factor = ScalingFactor::new(n as usize, 8);
         d.set_scaling_factor(factor).map_err(err)?;
         let hdr = d.read_header(bytes).map_err(err)?.scaled(factor);

@@ -56,6 +56,30 @@ pub struct Normalized {
     pub phash: PerceptualHash,
     /// SHA-256 of the source bytes.
     pub source_sha256: String,
+    /// Milliseconds spent in each stage, in order (for reports and benchmarks).
+    pub stages_ms: Vec<(&'static str, f64)>,
+}
+
+/// Stage timings: a lap per stage of the pipeline.
+struct Stages {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Stages {
+    fn start() -> Self {
+        Self {
+            last: std::time::Instant::now(),
+            laps: Vec::with_capacity(8),
+        }
+    }
+
+    fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps
+            .push((name, (now - self.last).as_secs_f64() * 1e3));
+        self.last = now;
+    }
 }
 
 /// The source photo's header facts.
@@ -97,86 +121,126 @@ pub struct Rendition {
 /// Normalise one photo into every rendition `opts` asks for.
 pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError> {
     opts.validate()?;
+    let mut clock = Stages::start();
     let probe = decode::probe(bytes, &opts.limits)?;
-    let (uw, uh) = probe.upright();
-    if uw.min(uh) < opts.limits.min_side {
-        return Err(PhotoError::TooSmall {
-            width: uw,
-            height: uh,
-            min: opts.limits.min_side,
+    std::thread::scope(|scope| {
+        // Hashing a multi-megabyte source costs milliseconds: do it beside the decode.
+        let source_sha256 = scope.spawn(|| sha256_hex(bytes));
+        let (uw, uh) = probe.upright();
+        if uw.min(uh) < opts.limits.min_side {
+            return Err(PhotoError::TooSmall {
+                width: uw,
+                height: uh,
+                min: opts.limits.min_side,
+            });
+        }
+        let specs = opts.renditions();
+        let largest = specs.iter().map(|s| s.size).max().unwrap_or(0);
+
+        // The crop side is known before decoding (attention only moves the square), so the
+        // decode scale can be chosen first: the crop, once decoded, must still be ≥ 1.5x the
+        // largest rendition (or as large as it is).
+        let crop_side = match opts.crop {
+            CropMode::Box(b) => b.width.max(b.height).min(uw.min(uh)),
+            _ => uw.min(uh),
+        };
+        let need_in_crop = (f64::from(largest) * DECODE_MARGIN).min(f64::from(crop_side));
+        let short = probe.width.min(probe.height);
+        let min_short =
+            (f64::from(short) * need_in_crop / f64::from(crop_side.max(1))).ceil() as u32;
+        clock.lap("probe");
+        let decoded = decode::decode(bytes, &probe, &opts.limits, min_short, opts.background)?;
+        clock.lap("decode");
+
+        let crop = crop::choose(opts.crop, uw, uh, opts.limits.min_side, || {
+            attention_thumbnail(&decoded, probe.orientation)
+        })?;
+        // Map the upright crop into decoded stored pixels and resize it in one pass.
+        let sx = f64::from(decoded.width) / f64::from(probe.width);
+        let sy = f64::from(decoded.height) / f64::from(probe.height);
+        let rect = [
+            f64::from(crop.x),
+            f64::from(crop.y),
+            f64::from(crop.x + crop.width),
+            f64::from(crop.y + crop.height),
+        ];
+        let s = orient::upright_rect_to_stored(
+            probe.orientation,
+            rect,
+            probe.width.into(),
+            probe.height.into(),
+        );
+        let region = [s[0] * sx, s[1] * sy, s[2] * sx, s[3] * sy];
+        let side = largest.min(crop.width);
+        clock.lap("attention");
+        let square = resize::crop_resize(&decoded, region, side, side, false)?;
+        clock.lap("crop_resize");
+        let decoded_size = (decoded.width, decoded.height);
+        drop(decoded);
+        let mut square = orient::apply(probe.orientation, &square);
+        let color = color::to_srgb(&mut square, probe.icc.as_deref());
+        clock.lap("orient_color");
+
+        // The largest rendition's quality search is the longest job; the smaller ones run on a
+        // second core meanwhile (functions get at least two on every plan we target).
+        let (first, rest) = specs.split_at(1);
+        let (big, small) = std::thread::scope(|scope| {
+            let small = scope.spawn(|| render_all(&square, rest, side, opts.quality));
+            let big = render_all(&square, first, side, opts.quality);
+            (big, join(small))
         });
-    }
-    let specs = opts.renditions();
-    let largest = specs.iter().map(|s| s.size).max().unwrap_or(0);
-
-    // The crop side is known before decoding (attention only moves the square), so the
-    // decode scale can be chosen first: the crop, once decoded, must still be ≥ 1.5x the
-    // largest rendition (or as large as it is).
-    let crop_side = match opts.crop {
-        CropMode::Box(b) => b.width.max(b.height).min(uw.min(uh)),
-        _ => uw.min(uh),
-    };
-    let need_in_crop = (f64::from(largest) * DECODE_MARGIN).min(f64::from(crop_side));
-    let short = probe.width.min(probe.height);
-    let min_short = (f64::from(short) * need_in_crop / f64::from(crop_side.max(1))).ceil() as u32;
-    let decoded = decode::decode(bytes, &probe, &opts.limits, min_short, opts.background)?;
-
-    let crop = crop::choose(opts.crop, uw, uh, opts.limits.min_side, || {
-        attention_thumbnail(&decoded, probe.orientation)
-    })?;
-    // Map the upright crop into decoded stored pixels and resize it in one pass.
-    let sx = f64::from(decoded.width) / f64::from(probe.width);
-    let sy = f64::from(decoded.height) / f64::from(probe.height);
-    let rect = [
-        f64::from(crop.x),
-        f64::from(crop.y),
-        f64::from(crop.x + crop.width),
-        f64::from(crop.y + crop.height),
-    ];
-    let s = orient::upright_rect_to_stored(
-        probe.orientation,
-        rect,
-        probe.width.into(),
-        probe.height.into(),
-    );
-    let region = [s[0] * sx, s[1] * sy, s[2] * sx, s[3] * sy];
-    let side = largest.min(crop.width);
-    let square = resize::crop_resize(&decoded, region, side, side, false)?;
-    let decoded_size = (decoded.width, decoded.height);
-    drop(decoded);
-    let mut square = orient::apply(probe.orientation, &square);
-    let color = color::to_srgb(&mut square, probe.icc.as_deref());
-
-    let mut renditions = Vec::with_capacity(specs.len());
-    for spec in &specs {
-        let px = resize::square(&square, spec.size.min(side))?;
-        let e = encode::encode_within(&px, spec, opts.quality)?;
-        renditions.push(Rendition {
-            spec: *spec,
-            side: px.width,
-            quality: e.quality,
-            over_budget: e.over_budget,
-            attempts: e.attempts,
-            sha256: sha256_hex(&e.bytes),
-            jpeg: e.bytes,
-        });
-    }
-    Ok(Normalized {
-        source: SourceInfo {
-            format: probe.format,
-            width: probe.width,
-            height: probe.height,
-            orientation: probe.orientation,
-            icc_profile: probe.icc.is_some(),
-            bytes: bytes.len(),
-        },
-        crop,
-        decoded: decoded_size,
-        color,
-        phash: PerceptualHash::of_square(&square)?,
-        renditions,
-        source_sha256: sha256_hex(bytes),
+        let mut renditions = big?;
+        renditions.extend(small??);
+        clock.lap("encode");
+        Ok(Normalized {
+            source: SourceInfo {
+                format: probe.format,
+                width: probe.width,
+                height: probe.height,
+                orientation: probe.orientation,
+                icc_profile: probe.icc.is_some(),
+                bytes: bytes.len(),
+            },
+            crop,
+            decoded: decoded_size,
+            color,
+            phash: PerceptualHash::of_square(&square)?,
+            renditions,
+            source_sha256: join(source_sha256)?,
+            stages_ms: clock.laps,
+        })
     })
+}
+
+/// Encode one rendition per spec from the square (`side` px), in order.
+fn render_all(
+    square: &Pixels,
+    specs: &[RenditionSpec],
+    side: u32,
+    quality: QualityRange,
+) -> Result<Vec<Rendition>, PhotoError> {
+    specs
+        .iter()
+        .map(|spec| {
+            let px = resize::square(square, spec.size.min(side))?;
+            let e = encode::encode_within(&px, spec, quality)?;
+            Ok(Rendition {
+                spec: *spec,
+                side: px.width,
+                quality: e.quality,
+                over_budget: e.over_budget,
+                attempts: e.attempts,
+                sha256: sha256_hex(&e.bytes),
+                jpeg: e.bytes,
+            })
+        })
+        .collect()
+}
+
+/// Join a helper thread; a panic in it becomes an error, never a crash.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> Result<T, PhotoError> {
+    h.join()
+        .map_err(|_| PhotoError::Encode("an internal worker failed".into()))
 }
 
 /// A small upright RGB copy of the whole decoded photo for the attention crop.

@@ -32,30 +32,44 @@ pub fn apply(o: u8, img: &Pixels) -> Pixels {
     let (w, h) = (img.width as usize, img.height as usize);
     let c = img.layout.channels();
     let (uw, uh) = if o >= 5 { (h, w) } else { (w, h) };
-    let mut out = vec![0u8; img.data.len()];
-    for uy in 0..uh {
-        for ux in 0..uw {
-            // Stored pixel shown at upright (ux, uy); the discrete form of the map above.
-            let (sx, sy) = match o {
-                2 => (w - 1 - ux, uy),
-                3 => (w - 1 - ux, h - 1 - uy),
-                4 => (ux, h - 1 - uy),
-                5 => (uy, ux),
-                6 => (uy, h - 1 - ux),
-                7 => (w - 1 - uy, h - 1 - ux),
-                _ => (w - 1 - uy, ux), // 8
-            };
-            let s = (sy * w + sx) * c;
-            let d = (uy * uw + ux) * c;
-            out[d..d + c].copy_from_slice(&img.data[s..s + c]);
-        }
-    }
+    // Where upright (0, 0) comes from, and the stored step for one upright pixel to the
+    // right and one row down (the discrete form of the map above), in pixels.
+    let (w_, h_) = (w as isize, h as isize);
+    let (origin, step_x, step_y) = match o {
+        2 => ((0, w_ - 1), -1, w_),
+        3 => ((h_ - 1, w_ - 1), -1, -w_),
+        4 => ((h_ - 1, 0), 1, -w_),
+        5 => ((0, 0), w_, 1),
+        6 => ((h_ - 1, 0), -w_, 1),
+        7 => ((h_ - 1, w_ - 1), -w_, -1),
+        _ => ((0, w_ - 1), w_, -1), // 8
+    };
+    let start = origin.0 * w_ + origin.1;
+    let data = match c {
+        3 => rotate::<3>(&img.data, uw, start, step_x, step_y),
+        _ => rotate::<4>(&img.data, uw, start, step_x, step_y),
+    };
     Pixels {
         width: uw as u32,
         height: uh as u32,
         layout: img.layout,
-        data: out,
+        data,
     }
+}
+
+/// Gather `N`-byte pixels: upright pixel (x, y) is stored pixel `start + x·sx + y·sy`.
+fn rotate<const N: usize>(src: &[u8], uw: usize, start: isize, sx: isize, sy: isize) -> Vec<u8> {
+    let mut out = vec![0u8; src.len()];
+    for (uy, row) in out.chunks_exact_mut(uw * N).enumerate() {
+        let mut at = start + uy as isize * sy;
+        for px in row.chunks_exact_mut(N) {
+            // `at` stays within the image: the map is a bijection onto stored pixels.
+            let s = at as usize * N;
+            px.copy_from_slice(&src[s..s + N]);
+            at += sx;
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Determinism and fingerprints: identical bytes for identical input; a perceptual hash
 //! that survives a store's re-encoding and resizing and tells different portraits apart.
 
-use photo_sync::photo::{self, same_photo, sha256_hex, Limits, Options, Pixels};
+use photo_sync::photo::{self, same_photo, sha256_hex, Limits, Pixels};
 use photo_sync::samples::{self, Portrait};
 
 use crate::helpers::{decode_jpeg, normalize};
@@ -32,8 +32,6 @@ fn store_copy(jpeg: &[u8], side: u32, quality: u8) -> Vec<u8> {
     let resized = if side == img.width {
         img
     } else {
-        let mut o = Options::default();
-        o.targets = vec![photo::Target::Ad];
         let dyn_img = image::DynamicImage::ImageRgb8(
             image::RgbImage::from_raw(img.width, img.height, img.data).unwrap(),
         )

@@ -1,6 +1,8 @@
 //! The normaliser and its CLI, end to end on the generated samples. Outputs are always
 //! decoded again (with jpeg-decoder) before anything is asserted about them.
 
+#![allow(clippy::unwrap_used)] // a test binary: a failed unwrap is a failed test
+
 mod bad_input; // every kind of bad input: typed refusal, never a panic
 mod cli; // the `photo-sync normalize` command: output files, exit codes, JSON
 mod color; // ICC conversion, alpha flattening, CMYK, grey
