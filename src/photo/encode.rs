@@ -36,8 +36,16 @@ pub fn encode_within(
     let mut attempts = 0;
     let mut fit: Option<(u8, Vec<u8>)> = None;
     let mut over: Option<(u8, usize)> = None;
-    // Round one: the top of the range, and a typical landing point for photos.
-    let mut round = vec![range.max, PRIOR_GUESS.clamp(range.min, range.max)];
+    // The second-lowest quality known not to fit, for extrapolating before anything fits.
+    let mut over2: Option<(u8, usize)> = None;
+    // Round one: the top of the range and, when the budget is tight for the pixel count
+    // (a 648 photo under 100 KB), a typical landing point for photos at the same time.
+    let bytes_per_pixel = budget as f64 / (f64::from(img.width) * f64::from(img.height));
+    let mut round = if bytes_per_pixel > LOOSE_BUDGET_BPP {
+        vec![range.max]
+    } else {
+        vec![range.max, PRIOR_GUESS.clamp(range.min, range.max)]
+    };
     loop {
         round.sort_unstable();
         round.dedup();
@@ -48,7 +56,10 @@ pub fn encode_within(
                     fit = Some((q, bytes));
                 }
             } else if over.is_none_or(|o| q < o.0) {
+                over2 = over;
                 over = Some((q, bytes.len()));
+            } else if over2.is_none_or(|o| q < o.0) {
+                over2 = Some((q, bytes.len()));
             }
         }
         let lo = fit.as_ref().map(|f| f.0);
@@ -84,7 +95,8 @@ pub fn encode_within(
     if within(&lowest) {
         return finish(spec, lowest, range.min, true, attempts + 1);
     }
-    for q in (1..range.min).rev().step_by(5) {
+    // Below the range only as far as a photo still looks like one.
+    for q in (HARD_LIMIT_FLOOR..range.min).rev().step_by(5) {
         let b = encode(img, q)?;
         if within(&b) {
             return finish(spec, b, q, true, attempts);
@@ -98,6 +110,13 @@ pub fn encode_within(
         limit: spec.hard_limit.unwrap_or(0),
     })
 }
+
+/// The lowest quality tried to get under a hard limit; below it the photo is refused.
+const HARD_LIMIT_FLOOR: u8 = 30;
+
+/// Above this many budget bytes per pixel the top quality nearly always fits (a 96 px
+/// photo under 10 KB), so the first round tries it alone.
+const LOOSE_BUDGET_BPP: f64 = 0.8;
 
 /// Where photos most often land under a 100 KB budget at 648 px (image-stack.md §5: q75–80).
 const PRIOR_GUESS: u8 = 80;
@@ -202,5 +221,64 @@ mod backend {
         )
         .map_err(|e| PhotoError::Encode(e.to_string()))?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::photo::Target;
+
+    fn noise(side: u32) -> Pixels {
+        let mut s = 7u64;
+        let data = (0..side * side * 3)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 24) as u8
+            })
+            .collect();
+        Pixels::rgb(side, side, data).unwrap()
+    }
+
+    #[test]
+    fn a_hard_limit_no_quality_can_meet_is_an_error_not_an_oversized_file() {
+        let spec = RenditionSpec {
+            target: Target::Ad,
+            size: 96,
+            budget: Some(200),
+            hard_limit: Some(300),
+        };
+        let e = encode_within(&noise(96), &spec, QualityRange::default()).unwrap_err();
+        assert_eq!(e.code(), "over_hard_limit");
+        assert!(e.to_string().contains("300-byte hard limit"), "{e}");
+    }
+
+    #[test]
+    fn the_search_finds_the_same_quality_as_trying_every_one() {
+        let img = noise(160);
+        let sizes: Vec<usize> = (60..=92).map(|q| encode(&img, q).unwrap().len()).collect();
+        for budget in [
+            sizes[0] + 1,
+            sizes[10],
+            sizes[20] + 7,
+            sizes[32] - 1,
+            sizes[32],
+        ] {
+            let spec = RenditionSpec {
+                target: Target::M365,
+                size: 160,
+                budget: Some(budget),
+                hard_limit: None,
+            };
+            let got = encode_within(&img, &spec, QualityRange::default()).unwrap();
+            let best = (60..=92u8)
+                .rev()
+                .find(|&q| sizes[usize::from(q - 60)] <= budget)
+                .unwrap();
+            assert_eq!(got.quality, best, "budget {budget}");
+            assert!(got.bytes.len() <= budget);
+        }
     }
 }
