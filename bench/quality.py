@@ -24,6 +24,7 @@ except ImportError:
     sys.exit("needs Pillow, numpy and scikit-image: run bench/setup.sh")
 import argparse, json, shutil, tempfile
 
+sys.dont_write_bytecode = True    # no __pycache__ beside the scripts
 sys.path.insert(0, str(BENCH))
 import run  # tool commands and bounded process runner shared with the timing harness
 
@@ -49,11 +50,11 @@ def centre_box(w, h):
     return {"x": (w - s) // 2, "y": (h - s) // 2, "width": s, "height": s}
 
 
-def reference(src, box):
+def reference(src, box, side):
     x, y, w, h = box["x"], box["y"], box["width"], box["height"]
     if x < 0 or y < 0 or x + w > src.width or y + h > src.height:
         raise ValueError(f"crop box {box} outside the {src.width}x{src.height} upright source")
-    return src.crop((x, y, x + w, y + h)).resize((SIDE, SIDE), Image.LANCZOS)
+    return src.crop((x, y, x + w, y + h)).resize((side, side), Image.LANCZOS)
 
 
 def find_dssim():
@@ -138,19 +139,21 @@ def main():
                         r["warning"] = f"reported source {s['width']}x{s['height']} o{s.get('orientation')} " \
                                        f"is not upright {src.width}x{src.height}"
                         print(f"{f.name:24} {t:16} WARNING {r['warning']}", file=sys.stderr)
-                key = tuple(sorted(box.items()))
                 try:
-                    if key not in refs:
-                        refs[key] = reference(src, box)
                     out = Image.open(p648).convert("RGB")      # Pillow/libjpeg decode
-                    if out.size != (SIDE, SIDE):
-                        raise ValueError(f"648 rendition is {out.size[0]}x{out.size[1]}")
+                    side = out.width
+                    # a tool may decline to upscale a small source (648 target, 512 px photo): compare at its size
+                    if out.height != side or side > SIDE:
+                        raise ValueError(f"648 rendition is {out.width}x{out.height}")
+                    key = tuple(sorted(box.items())) + (side,)
+                    if key not in refs:
+                        refs[key] = reference(src, box, side)
                 except (OSError, ValueError) as e:
                     r["error"] = str(e)
                     print(f"{f.name:24} {t:16} {e}", file=sys.stderr)
                     continue
                 ref = refs[key]
-                r.update(crop=box, path=str(p648), bytes=p648.stat().st_size,
+                r.update(crop=box, path=str(p648), side=side, bytes=p648.stat().st_size,
                          ssim=float(structural_similarity(np.asarray(ref), np.asarray(out), channel_axis=2,
                                                           data_range=255)),
                          dssim=dssim(dbin, ref, out, tmp) if dbin else None)
@@ -170,7 +173,8 @@ def main():
                 cells.append(r["error"].split(":")[0])
             else:
                 d = f"{r['dssim'] * 1000:.2f}" if r["dssim"] is not None else "–"
-                cells.append(f"{r['ssim']:.4f} / {d} / {r['bytes'] / 1000:.0f}K")
+                cells.append(f"{r['ssim']:.4f} / {d} / {r['bytes'] / 1000:.0f}K"
+                             + (f" (at {r['side']}²)" if r["side"] != SIDE else ""))
         print(f"| {t} | " + " | ".join(cells) + " |")
     print(f"\nraw numbers: {args.results}")
 
