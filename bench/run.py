@@ -15,7 +15,7 @@ ANCH = (REPO / "../shared/corpus/anchors").resolve()
 CORPUS, BOMBS, OUT = WORK / "corpus", WORK / "bombs", WORK / "out"
 VENV_PY, SIMD_PY = WORK / "venv/bin/python", WORK / "venv-simd/bin/python"
 TARGETS = "m365,ad,sharepoint"
-TOOLS = ["photo-sync", "photo-sync-pure", "vips", "pyvips", "im", "im-hint", "pillow", "pillow-simd"]
+TOOLS = ["photo-sync", "photo-sync-q85", "photo-sync-pure", "vips", "pyvips", "im", "im-hint", "pillow", "pillow-simd"]
 
 
 def log(*a, **kw):
@@ -48,8 +48,8 @@ def python_has(py, module):
 
 def tool_commands(pure_bin=True):
     """tool -> (cmd(input, outdir) -> argv, path of the 648 rendition(input, outdir), why unavailable or None)."""
-    def ps(b, var):
-        return (lambda i, o: [str(b), "normalize", str(i), "--out", str(o), "--targets", TARGETS],
+    def ps(b, var, extra=()):
+        return (lambda i, o: [str(b), "normalize", str(i), "--out", str(o), "--targets", TARGETS, *extra],
                 lambda i, o: o / f"{i.stem}.m365.648.jpg",
                 None if os.access(b, os.X_OK) else f"binary {b} not found (build it, pass --build, or set {var})")
 
@@ -58,6 +58,8 @@ def tool_commands(pure_bin=True):
     im_ok = None if os.path.exists("/usr/bin/convert") else "/usr/bin/convert missing (apt-get install imagemagick)"
     return {
         "photo-sync": ps(photosync_bins(), "PHOTOSYNC_BIN"),
+        # Fixed quality 85 like the peers (no byte budget search): the like-for-like quality row.
+        "photo-sync-q85": ps(photosync_bins(), "PHOTOSYNC_BIN", ("--quality", "85-85")),
         "photo-sync-pure": ps(photosync_bins(pure=True), "PHOTOSYNC_PURE_BIN"),
         "vips": (lambda i, o: ["sh", str(ANCH / "vips_all.sh"), str(i), str(o), i.stem, "all"], peer648, vips_ok),
         "pyvips": (lambda i, o: [str(VENV_PY), str(ANCH / "pyvips_thumb.py"), str(i), str(o / i.stem), "all"], peer648,
@@ -152,7 +154,7 @@ def machine(tools):
                       "pillow+pyvips": tool_version([str(VENV_PY), "-c", pyver]) if VENV_PY.exists() else None,
                       "pillow-simd": tool_version([str(SIMD_PY), "-c", pyver]) if SIMD_PY.exists() else None,
                       "rustc": tool_version(["rustc", "--version"])}}
-    for t in ("photo-sync", "photo-sync-pure"):
+    for t in ("photo-sync", "photo-sync-q85", "photo-sync-pure"):
         if t in tools:
             b = photosync_bins(pure=t.endswith("pure"))
             m["versions"][t] = f"{tool_version([str(b), '--version'])} ({b}, built " \
@@ -233,7 +235,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=60, help="seconds allowed for one run of one command")
     ap.add_argument("--bomb-timeout", type=float, default=20, help="seconds allowed for one run on a bomb")
     ap.add_argument("--no-bombs", action="store_true", help="skip the decompression-bomb columns")
-    ap.add_argument("--build", action="store_true", help="cargo build --release --features turbojpeg first")
+    ap.add_argument("--build", action="store_true", help="cargo build --release --features fast-codecs first")
     ap.add_argument("--pure", action="store_true", help="also bench photo-sync without turbojpeg (target/pure)")
     ap.add_argument("--results", default=str(WORK / "results.json"))
     args = ap.parse_args()

@@ -90,6 +90,13 @@ pub fn decode(
     if let Some(h) = &probe.jpeg {
         return jpeg::decode(bytes, h, min_short_side);
     }
+    #[cfg(feature = "libwebp")]
+    if probe.format == Format::Webp {
+        if let Some(p) = libwebp(bytes, probe, background) {
+            return Ok(p);
+        }
+        // Animated or damaged: image-webp takes the first frame or says what is wrong.
+    }
     let decoder = image_decoder(bytes, probe.format, limits, true)?;
     let name = probe.format.name();
     // Decoders are written to return errors, but a hostile file must never take the
@@ -141,20 +148,47 @@ fn image_decoder<'a>(
     Ok(Box::new(decoder))
 }
 
+/// WebP through libwebp (about five times image-webp's speed); `None` for animations and
+/// anything libwebp cannot decode. Dimensions were checked by [`probe`].
+#[cfg(feature = "libwebp")]
+fn libwebp(bytes: &[u8], probe: &Probe, background: [u8; 3]) -> Option<Pixels> {
+    let img = webp::Decoder::new(bytes).decode()?;
+    let (width, height) = (img.width(), img.height());
+    if (width, height) != (probe.width, probe.height) {
+        return None;
+    }
+    let samples: &[u8] = &img;
+    let data = if img.is_alpha() {
+        flatten_rgba(samples, background)
+    } else {
+        samples.to_vec()
+    };
+    (data.len() == width as usize * height as usize * 3).then_some(Pixels {
+        width,
+        height,
+        layout: Layout::Rgb,
+        data,
+    })
+}
+
+/// RGBA samples onto an opaque background.
+fn flatten_rgba(rgba: &[u8], background: [u8; 3]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rgba.len() / 4 * 3);
+    for px in rgba.chunks_exact(4) {
+        let a = u32::from(px[3]);
+        for c in 0..3 {
+            let v = u32::from(px[c]) * a + u32::from(background[c]) * (255 - a);
+            out.push(((v + 127) / 255) as u8);
+        }
+    }
+    out
+}
+
 /// Any decoded image to 8-bit RGB, flattening alpha onto the background.
 fn flatten(img: DynamicImage, background: [u8; 3]) -> Pixels {
     let (width, height) = (img.width(), img.height());
     let data = if img.color().has_alpha() {
-        let rgba = img.into_rgba8();
-        let mut out = Vec::with_capacity(width as usize * height as usize * 3);
-        for px in rgba.as_raw().chunks_exact(4) {
-            let a = u32::from(px[3]);
-            for c in 0..3 {
-                let v = u32::from(px[c]) * a + u32::from(background[c]) * (255 - a);
-                out.push(((v + 127) / 255) as u8);
-            }
-        }
-        out
+        flatten_rgba(img.into_rgba8().as_raw(), background)
     } else {
         img.into_rgb8().into_raw()
     };

@@ -149,7 +149,13 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
         let min_short =
             (f64::from(short) * need_in_crop / f64::from(crop_side.max(1))).ceil() as u32;
         clock.lap("probe");
-        let decoded = decode::decode(bytes, &probe, &opts.limits, min_short, opts.background)?;
+        let mut decoded = decode::decode(bytes, &probe, &opts.limits, min_short, opts.background)?;
+        // CMYK without a usable profile becomes RGB now: three channels are cheaper to crop,
+        // resize and analyse than four. With a CMYK profile it stays CMYK until the square.
+        let mut early_color = None;
+        if decoded.layout != Layout::Rgb && !color::has_cmyk_profile(probe.icc.as_deref()) {
+            early_color = Some(color::to_srgb(&mut decoded, None));
+        }
         clock.lap("decode");
 
         let crop = crop::choose(opts.crop, uw, uh, opts.limits.min_side, || {
@@ -178,7 +184,10 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
         let decoded_size = (decoded.width, decoded.height);
         drop(decoded);
         let mut square = orient::apply(probe.orientation, &square);
-        let color = color::to_srgb(&mut square, probe.icc.as_deref());
+        let color = match early_color {
+            Some(c) => c,
+            None => color::to_srgb(&mut square, probe.icc.as_deref()),
+        };
         clock.lap("orient_color");
 
         // The largest rendition's quality search is the longest job; the smaller ones run on a
