@@ -86,7 +86,14 @@ pub fn encode_within(
                 (i32::from(oq) - steps.max(1)).max(i32::from(range.min))
             }
         } as u8;
-        round = if g + 1 < oq { vec![g, g + 1] } else { vec![g] };
+        round = match &fit {
+            // Inside a bracket: the guess and the one above it usually close it.
+            Some(_) if g + 1 < oq => vec![g, g + 1],
+            Some(_) => vec![g],
+            // Extrapolating: also try one below, so the next bracket likely has a fit.
+            None if g > range.min => vec![g - 1, g],
+            None => vec![g],
+        };
     }
     // Over budget even at the lowest quality of the range: keep it if the store can still
     // take it, else look below the range for the hard limit.
@@ -118,8 +125,9 @@ const HARD_LIMIT_FLOOR: u8 = 30;
 /// photo under 10 KB), so the first round tries it alone.
 const LOOSE_BUDGET_BPP: f64 = 0.8;
 
-/// Where photos most often land under a 100 KB budget at 648 px (image-stack.md §5: q75–80).
-const PRIOR_GUESS: u8 = 80;
+/// Low enough that detailed photos (image-stack.md §5: 12 MP forest ≈ 99 KB at q75) fit, so the
+/// first round brackets the answer and the second usually closes it.
+const PRIOR_GUESS: u8 = 74;
 
 fn fit_bytes(fit: Option<(u8, Vec<u8>)>) -> Vec<u8> {
     fit.map(|f| f.1).unwrap_or_default()
