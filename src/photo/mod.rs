@@ -123,32 +123,22 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
     opts.validate()?;
     let mut clock = Stages::start();
     let probe = decode::probe(bytes, &opts.limits)?;
+    let (uw, uh) = probe.upright();
+    if uw.min(uh) < opts.limits.min_side {
+        let min = opts.limits.min_side;
+        return Err(PhotoError::TooSmall {
+            width: uw,
+            height: uh,
+            min,
+        });
+    }
+    let specs = opts.renditions();
+    let largest = specs.iter().map(|s| s.size).max().unwrap_or(0);
     std::thread::scope(|scope| {
         // Hashing a multi-megabyte source costs milliseconds: do it beside the decode.
         let source_sha256 = scope.spawn(|| sha256_hex(bytes));
-        let (uw, uh) = probe.upright();
-        if uw.min(uh) < opts.limits.min_side {
-            return Err(PhotoError::TooSmall {
-                width: uw,
-                height: uh,
-                min: opts.limits.min_side,
-            });
-        }
-        let specs = opts.renditions();
-        let largest = specs.iter().map(|s| s.size).max().unwrap_or(0);
-
-        // The crop side is known before decoding (attention only moves the square), so the
-        // decode scale can be chosen first: the crop, once decoded, must still be ≥ 1.5x the
-        // largest rendition (or as large as it is).
-        let crop_side = match opts.crop {
-            CropMode::Box(b) => b.width.max(b.height).min(uw.min(uh)),
-            _ => uw.min(uh),
-        };
-        let need_in_crop = (f64::from(largest) * DECODE_MARGIN).min(f64::from(crop_side));
-        let short = probe.width.min(probe.height);
-        let min_short =
-            (f64::from(short) * need_in_crop / f64::from(crop_side.max(1))).ceil() as u32;
         clock.lap("probe");
+        let min_short = decode_short_side(&probe, opts.crop, largest);
         let mut decoded = decode::decode(bytes, &probe, &opts.limits, min_short, opts.background)?;
         // CMYK without a usable profile becomes RGB now: three channels are cheaper to crop,
         // resize and analyse than four. With a CMYK profile it stays CMYK until the square.
@@ -161,25 +151,9 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
         let crop = crop::choose(opts.crop, uw, uh, opts.limits.min_side, || {
             attention_thumbnail(&decoded, probe.orientation)
         })?;
-        // Map the upright crop into decoded stored pixels and resize it in one pass.
-        let sx = f64::from(decoded.width) / f64::from(probe.width);
-        let sy = f64::from(decoded.height) / f64::from(probe.height);
-        let rect = [
-            f64::from(crop.x),
-            f64::from(crop.y),
-            f64::from(crop.x + crop.width),
-            f64::from(crop.y + crop.height),
-        ];
-        let s = orient::upright_rect_to_stored(
-            probe.orientation,
-            rect,
-            probe.width.into(),
-            probe.height.into(),
-        );
-        let region = [s[0] * sx, s[1] * sy, s[2] * sx, s[3] * sy];
-        let side = largest.min(crop.width);
         clock.lap("attention");
-        let square = resize::crop_resize(&decoded, region, side, side, false)?;
+        let side = largest.min(crop.width);
+        let square = crop_square(&decoded, &probe, crop, side)?;
         clock.lap("crop_resize");
         let decoded_size = (decoded.width, decoded.height);
         drop(decoded);
@@ -190,8 +164,8 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
         };
         clock.lap("orient_color");
 
-        // The largest rendition's quality search is the longest job; the smaller ones run on a
-        // second core meanwhile (functions get at least two on every plan we target).
+        // The largest rendition's quality search is the longest job; the smaller ones run
+        // on another core meanwhile.
         let (first, rest) = specs.split_at(1);
         let (big, small) = std::thread::scope(|scope| {
             let small = scope.spawn(|| render_all(&square, rest, side, opts.quality));
@@ -219,6 +193,42 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
             stages_ms: clock.laps,
         })
     })
+}
+
+/// The short side the source must be decoded at. The crop side is known from the header
+/// (attention only moves the square), so the scale is chosen before decoding: the crop,
+/// once decoded, must still be ≥ 1.5x the largest rendition (or as large as it is).
+fn decode_short_side(probe: &Probe, crop: CropMode, largest: u32) -> u32 {
+    let (uw, uh) = probe.upright();
+    let crop_side = match crop {
+        CropMode::Box(b) => b.width.max(b.height).min(uw.min(uh)),
+        _ => uw.min(uh),
+    };
+    let need_in_crop = (f64::from(largest) * DECODE_MARGIN).min(f64::from(crop_side));
+    let short = probe.width.min(probe.height);
+    (f64::from(short) * need_in_crop / f64::from(crop_side.max(1))).ceil() as u32
+}
+
+/// Crop the upright `crop` out of the decoded (stored-orientation, maybe scaled) image
+/// and resize it to `side` in one pass; the result is still in stored orientation.
+fn crop_square(
+    decoded: &Pixels,
+    probe: &Probe,
+    crop: CropBox,
+    side: u32,
+) -> Result<Pixels, PhotoError> {
+    let sx = f64::from(decoded.width) / f64::from(probe.width);
+    let sy = f64::from(decoded.height) / f64::from(probe.height);
+    let rect = [
+        f64::from(crop.x),
+        f64::from(crop.y),
+        f64::from(crop.x + crop.width),
+        f64::from(crop.y + crop.height),
+    ];
+    let (w, h) = (f64::from(probe.width), f64::from(probe.height));
+    let s = orient::upright_rect_to_stored(probe.orientation, rect, w, h);
+    let region = [s[0] * sx, s[1] * sy, s[2] * sx, s[3] * sy];
+    resize::crop_resize(decoded, region, side, side, false)
 }
 
 /// Encode one rendition per spec from the square (`side` px), in order.
