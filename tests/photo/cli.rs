@@ -123,3 +123,27 @@ fn bad_arguments_are_refused_with_the_option_named() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exchange"));
 }
+
+#[test]
+fn demo_normalises_every_sample_and_refuses_the_bad_ones_as_expected() {
+    let d = temp_dir("demo");
+    let out = bin()
+        .args(["demo", "--samples"])
+        .arg(d.join("samples"))
+        .arg("--out")
+        .arg(d.join("out"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("0 unexpected results"), "{text}");
+    assert!(text.contains("refused as expected (too_small)"), "{text}");
+    assert!(!text.contains("FAILED"), "{text}");
+    let written = std::fs::read_dir(d.join("out")).unwrap().count();
+    assert_eq!(written % 5, 0, "five renditions per photo");
+    assert!(written >= 5 * 20, "{written} files");
+}
