@@ -157,3 +157,39 @@ fn only_the_requested_targets_are_made() {
         (Target::Ad, 96)
     );
 }
+
+#[test]
+fn an_animated_gif_gives_its_first_frame() {
+    use image::codecs::gif::GifEncoder;
+    use image::{Frame, Rgba, RgbaImage};
+    let mut bytes = Vec::new();
+    {
+        let mut enc = GifEncoder::new(&mut bytes);
+        for colour in [[200u8, 30, 30, 255], [30, 30, 200, 255]] {
+            let frame = Frame::new(RgbaImage::from_pixel(200, 200, Rgba(colour)));
+            enc.encode_frame(frame).unwrap();
+        }
+    }
+    let n = photo::normalize(&bytes, &Options::default()).unwrap();
+    let img = decode_jpeg(&n.renditions[0].jpeg);
+    let p = img.rgb_at(100, 100);
+    assert!(
+        p[0] > 150 && p[2] < 80,
+        "expected the red first frame, got {p:?}"
+    );
+}
+
+#[test]
+fn an_icc_profile_split_over_app2_chunks_in_any_order_is_reassembled() {
+    let jpeg = samples::jpeg(&samples::Portrait::new(300, 300, 1).render(), 90);
+    let profile = samples::display_p3();
+    let (a, b) = profile.split_at(profile.len() / 2);
+    let chunk = |seq: u8, part: &[u8]| [&b"ICC_PROFILE\0"[..], &[seq, 2], part].concat();
+    // Second chunk first: the header must order chunks by their sequence number.
+    let with_first = samples::jpeg_with_segment(&jpeg, 0xE2, &chunk(1, a));
+    let both = samples::jpeg_with_segment(&with_first, 0xE2, &chunk(2, b));
+    let h = photo::header::jpeg_header(&both).unwrap();
+    assert_eq!(h.icc.as_deref(), Some(&profile[..]));
+    let n = photo::normalize(&both, &Options::default()).unwrap();
+    assert_eq!(n.color, photo::ColorHandling::ConvertedFromProfile);
+}
