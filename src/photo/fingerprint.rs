@@ -29,7 +29,12 @@ impl PerceptualHash {
     /// Hash of a square RGB image.
     pub fn of_square(img: &Pixels) -> Result<Self, PhotoError> {
         let full = [0.0, 0.0, f64::from(img.width), f64::from(img.height)];
-        let small = resize::crop_resize(img, full, 32, 32, false)?;
+        Self::of_region(img, full)
+    }
+
+    /// Hash of the square `region` (`[x0, y0, x1, y1]`) of an RGB image.
+    pub fn of_region(img: &Pixels, region: [f64; 4]) -> Result<Self, PhotoError> {
+        let small = resize::crop_resize(img, region, 32, 32, false)?;
         let grey: Vec<f64> = (0..32 * 32)
             .map(|i| {
                 let p = small.rgb_at(i % 32, i / 32);

@@ -300,6 +300,5 @@ pub fn perceptual_hash(bytes: &[u8], limits: &Limits) -> Result<PerceptualHash, 
         f64::from(x + side),
         f64::from(y + side),
     ];
-    let square = resize::crop_resize(&up, rect, 32, 32, false)?;
-    PerceptualHash::of_square(&square)
+    PerceptualHash::of_region(&up, rect)
 }

@@ -9,6 +9,17 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_photo-sync"))
 }
 
+/// Run a command that must succeed; its output.
+fn succeed(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("photo-sync-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -25,17 +36,12 @@ fn normalize_writes_every_rendition_and_exits_zero() {
         samples::jpeg(&samples::Portrait::new(700, 900, 1).render(), 90),
     )
     .unwrap();
-    let out = bin()
-        .arg("normalize")
-        .arg(&input)
-        .arg("--out")
-        .arg(d.join("out"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        bin()
+            .arg("normalize")
+            .arg(&input)
+            .arg("--out")
+            .arg(d.join("out")),
     );
     for name in [
         "m365.648",
@@ -127,17 +133,13 @@ fn bad_arguments_are_refused_with_the_option_named() {
 #[test]
 fn demo_normalises_every_sample_and_refuses_the_bad_ones_as_expected() {
     let d = temp_dir("demo");
-    let out = bin()
-        .args(["demo", "--samples"])
-        .arg(d.join("samples"))
-        .arg("--out")
-        .arg(d.join("out"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let samples = d.join("samples");
+    let out = succeed(
+        bin()
+            .args(["demo", "--samples"])
+            .arg(samples)
+            .arg("--out")
+            .arg(d.join("out")),
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("0 unexpected results"), "{text}");
