@@ -5,10 +5,23 @@
 //! # Layout
 //! - [`photo`]: the normaliser — bytes in, one JPEG rendition per target out; pure,
 //!   synchronous, deterministic, bounded by limits read from the header.
+//! - [`config`]: settings read from the environment once and validated (cloud, tenant,
+//!   credential, endpoints, limits), with messages that name the key.
+//! - [`auth`]: access tokens from `azure_identity` credentials chosen by configuration
+//!   (managed identity, workload identity federation, certificate, secret), cached per
+//!   resource.
+//! - [`graph`]: the Microsoft Graph client — users, delta, photos, `$batch`,
+//!   subscriptions — with one retry policy and bounded concurrency for every call.
+//! - [`sandbox`]: the sandbox tenant, a faithful in-process simulation of the token,
+//!   Graph, SharePoint and HR endpoints, used by tests and `photo-sync demo`.
 //! - [`samples`]: generated sample photos (portraits, every orientation, format and
 //!   hostile case), named by what they should become; used by tests and `photo-sync demo`.
 //! - [`cli`]: the command line (`normalize`, `demo`, `samples`); the binary only calls it.
 
+pub mod auth;
 pub mod cli;
+pub mod config;
+pub mod graph;
 pub mod photo;
 pub mod samples;
+pub mod sandbox;
