@@ -1,0 +1,198 @@
+//! Graph errors: what the service said (status, Graph error code, request id) or why no
+//! answer came, with predicates so callers never match variants.
+
+use std::time::Duration;
+
+use crate::auth::AuthError;
+
+/// A failed Graph call, after the retry policy gave up.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum GraphError {
+    /// No token.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// Graph answered with an error status.
+    #[error("Graph answered {status} {code}: {message}{rid}", rid = .request_id.as_deref().map(|r| format!(" (request-id {r})")).unwrap_or_default())]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// Graph's `error.code` (`Request_ResourceNotFound`, `ImageNotFound`, …), or a
+        /// description of a body that was not Graph's (an HTML page from a proxy).
+        code: String,
+        /// Graph's `error.message`, or an excerpt.
+        message: String,
+        /// `request-id` for Microsoft support.
+        request_id: Option<String>,
+        /// The last `Retry-After` seen, when giving up on throttling.
+        retry_after: Option<Duration>,
+    },
+    /// Every attempt timed out.
+    #[error("no answer from Graph within {timeout:?} ({attempts} attempts)")]
+    Timeout {
+        /// Per-attempt timeout.
+        timeout: Duration,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The connection failed (refused, reset, dropped mid-response).
+    #[error("could not reach Graph: {detail} ({attempts} attempts)")]
+    Transport {
+        /// What failed.
+        detail: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A 2xx answer we could not read (malformed or truncated JSON, missing fields).
+    #[error("unreadable answer from Graph for {what}: {detail}")]
+    Decode {
+        /// Which call.
+        what: String,
+        /// What was wrong (no body contents beyond a short excerpt).
+        detail: String,
+    },
+    /// We refused to send something (a link to another host, an empty id, > 4 MB).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl GraphError {
+    /// Trying the same call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Auth(a) => a.is_retryable(),
+            Self::Status { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+            Self::Timeout { .. } | Self::Transport { .. } => true,
+            Self::Decode { .. } | Self::Refused(_) => false,
+        }
+    }
+
+    /// 404 (user or photo not there).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Status { status: 404, .. })
+    }
+
+    /// 429 after the policy ran out of patience.
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, Self::Status { status: 429, .. })
+    }
+
+    /// Graph's error code, if Graph answered.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Status { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// HTTP status, if Graph answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Build from a non-2xx answer's body: Graph's `{"error":{"code","message"}}`, or
+    /// anything else (HTML from a proxy, empty, truncated) described in a sentence.
+    pub fn from_body(
+        status: u16,
+        body: &[u8],
+        request_id: Option<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            error: Inner,
+        }
+        #[derive(serde::Deserialize)]
+        struct Inner {
+            #[serde(default)]
+            code: String,
+            #[serde(default)]
+            message: String,
+        }
+        let (code, message) = match serde_json::from_slice::<Envelope>(body) {
+            Ok(e) => (e.error.code, e.error.message),
+            Err(_) => describe_foreign_body(body),
+        };
+        Self::Status {
+            status,
+            code,
+            message,
+            request_id,
+            retry_after,
+        }
+    }
+}
+
+/// A sentence about a body that is not Graph's error JSON.
+fn describe_foreign_body(body: &[u8]) -> (String, String) {
+    let text = String::from_utf8_lossy(&body[..body.len().min(2048)]);
+    let t = text.trim();
+    if t.is_empty() {
+        return ("EmptyBody".into(), "no error details in the answer".into());
+    }
+    let lower = t.to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body")
+    {
+        let title = lower
+            .find("<title>")
+            .and_then(|s| {
+                t[s + 7..]
+                    .find("</title>")
+                    .map(|e| t[s + 7..s + 7 + e].trim().to_owned())
+            })
+            .unwrap_or_default();
+        return (
+            "HtmlErrorPage".into(),
+            format!(
+                "an HTML page instead of Graph's JSON (a proxy or gateway answered): {title:?}"
+            ),
+        );
+    }
+    (
+        "UnrecognisedBody".into(),
+        format!("not Graph's error JSON: {:?}", excerpt(t, 120)),
+    )
+}
+
+/// At most `n` characters.
+pub(crate) fn excerpt(s: &str, n: usize) -> String {
+    let mut out: String = s.chars().take(n).collect();
+    if s.chars().count() > n {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_error_bodies_and_proxy_pages_both_read_as_sentences() {
+        let e = GraphError::from_body(
+            404,
+            br#"{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist.","innerError":{}}}"#,
+            Some("rid".into()),
+            None,
+        );
+        assert!(e.is_not_found() && e.code() == Some("Request_ResourceNotFound"));
+        assert!(e.to_string().contains("request-id rid"), "{e}");
+        let e = GraphError::from_body(
+            502,
+            b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+            None,
+            None,
+        );
+        assert_eq!(e.code(), Some("HtmlErrorPage"));
+        assert!(
+            e.to_string().contains("502 Bad Gateway") && e.is_retryable(),
+            "{e}"
+        );
+        let e = GraphError::from_body(400, b"{\"error\":{\"code\":\"Bad", None, None);
+        assert_eq!(e.code(), Some("UnrecognisedBody"));
+        assert!(!e.is_retryable());
+    }
+}
