@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::graph::RetryPolicy;
+use crate::rest::RetryPolicy;
 
 /// A snapshot of environment variables: the process's, or a map (tests, `demo`).
 #[derive(Clone, Default)]

@@ -11,7 +11,9 @@
 //!   (managed identity, workload identity federation, certificate, secret), cached per
 //!   resource.
 //! - [`graph`]: the Microsoft Graph client — users, delta, photos, `$batch`,
-//!   subscriptions — with one retry policy and bounded concurrency for every call.
+//!   subscriptions.
+//! - [`rest`]: the caller every Microsoft 365 request goes through — token, timeout,
+//!   concurrency limits and the one retry policy (`Retry-After`, backoff with jitter).
 //! - [`sandbox`]: the sandbox tenant, a faithful in-process simulation of the token,
 //!   Graph, SharePoint and HR endpoints, used by tests and `photo-sync demo`.
 //! - [`samples`]: generated sample photos (portraits, every orientation, format and
@@ -23,5 +25,6 @@ pub mod cli;
 pub mod config;
 pub mod graph;
 pub mod photo;
+pub mod rest;
 pub mod samples;
 pub mod sandbox;

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::photo::{is_no_photo, meta_from_json};
-use super::{parse_retry_after, Call, Decision, Failure, GraphClient, GraphError, PhotoState};
+use super::{GraphCall, GraphClient, M365Error, PhotoState};
+use crate::rest::{parse_retry_after, Decision, Failure};
 
 /// Graph's limit on requests per batch.
 pub const MAX_BATCH: usize = 20;
@@ -71,9 +72,9 @@ impl GraphClient {
         &self,
         items: &[BatchItem],
         parallel: usize,
-    ) -> Vec<Result<BatchReply, GraphError>> {
+    ) -> Vec<Result<BatchReply, M365Error>> {
         let chunks: Vec<&[BatchItem]> = items.chunks(MAX_BATCH).collect();
-        let done: Vec<Vec<Result<BatchReply, GraphError>>> = stream::iter(chunks)
+        let done: Vec<Vec<Result<BatchReply, M365Error>>> = stream::iter(chunks)
             .map(|chunk| self.batch_chunk(chunk))
             .buffered(parallel.max(1))
             .collect()
@@ -82,8 +83,8 @@ impl GraphClient {
     }
 
     /// One chunk of ≤ 20, with per-item retries.
-    async fn batch_chunk(&self, chunk: &[BatchItem]) -> Vec<Result<BatchReply, GraphError>> {
-        let mut results: Vec<Option<Result<BatchReply, GraphError>>> = vec![None; chunk.len()];
+    async fn batch_chunk(&self, chunk: &[BatchItem]) -> Vec<Result<BatchReply, M365Error>> {
+        let mut results: Vec<Option<Result<BatchReply, M365Error>>> = vec![None; chunk.len()];
         let mut pending: Vec<usize> = (0..chunk.len()).collect();
         let started = Instant::now();
         let mut round = 0u32;
@@ -102,7 +103,7 @@ impl GraphClient {
             let mut wait: Option<Duration> = None;
             for &i in &pending {
                 let Some(a) = answers.get(&i.to_string()) else {
-                    results[i] = Some(Err(GraphError::Decode {
+                    results[i] = Some(Err(M365Error::Decode {
                         what: "$batch".into(),
                         detail: format!("no answer for item {i}"),
                     }));
@@ -119,7 +120,8 @@ impl GraphClient {
                     _ => None,
                 };
                 if a.status == 429 {
-                    self.counters
+                    self.rest()
+                        .counters
                         .throttled
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -130,8 +132,12 @@ impl GraphClient {
                 };
                 match failure {
                     Some(f) => {
-                        let jitter = self.jitter.lock().unwrap_or_else(|p| p.into_inner()).sample();
-                        match self.policy.decide(round, started.elapsed(), f, jitter) {
+                        let jitter = self.rest().jitter();
+                        match self
+                            .rest()
+                            .policy()
+                            .decide(round, started.elapsed(), f, jitter)
+                        {
                             Decision::RetryAfter(w) => {
                                 wait = Some(wait.map_or(w, |x| x.max(w)));
                                 again.push(i);
@@ -144,7 +150,8 @@ impl GraphClient {
             }
             if let Some(w) = wait {
                 // B§2.2: resend the failed items in a new batch after the longest Retry-After.
-                self.counters
+                self.rest()
+                    .counters
                     .retries
                     .fetch_add(again.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 tokio::time::sleep(w).await;
@@ -155,7 +162,7 @@ impl GraphClient {
             .into_iter()
             .map(|r| {
                 r.unwrap_or_else(|| {
-                    Err(GraphError::Decode {
+                    Err(M365Error::Decode {
                         what: "$batch".into(),
                         detail: "an item was never answered".into(),
                     })
@@ -168,7 +175,7 @@ impl GraphClient {
         &self,
         chunk: &[BatchItem],
         which: &[usize],
-    ) -> Result<HashMap<String, ItemAnswer>, GraphError> {
+    ) -> Result<HashMap<String, ItemAnswer>, M365Error> {
         let env = Envelope {
             requests: which
                 .iter()
@@ -179,8 +186,8 @@ impl GraphClient {
                 })
                 .collect(),
         };
-        let body = serde_json::to_vec(&env).map_err(|e| GraphError::Refused(e.to_string()))?;
-        let call = Call {
+        let body = serde_json::to_vec(&env).map_err(|e| M365Error::Refused(e.to_string()))?;
+        let call = GraphCall {
             method: Method::POST,
             target: "/$batch".into(),
             body: Some((Bytes::from(body), "application/json")),
@@ -202,7 +209,7 @@ impl GraphClient {
         &self,
         ids: &[String],
         parallel: usize,
-    ) -> Vec<Result<PhotoState, GraphError>> {
+    ) -> Vec<Result<PhotoState, M365Error>> {
         let items: Vec<BatchItem> = ids
             .iter()
             .map(|id| BatchItem {
@@ -216,12 +223,12 @@ impl GraphClient {
                 let reply = r?;
                 if (200..300).contains(&reply.status) {
                     let raw = serde_json::to_vec(&reply.body)
-                        .map_err(|e| GraphError::Refused(e.to_string()))?;
+                        .map_err(|e| M365Error::Refused(e.to_string()))?;
                     return meta_from_json(&raw);
                 }
                 let raw = serde_json::to_vec(&reply.body).unwrap_or_default();
                 let request_id = reply.headers.get("request-id").cloned();
-                let e = GraphError::from_body(reply.status, &raw, request_id, None);
+                let e = M365Error::from_body("Graph", reply.status, &raw, request_id, None);
                 if is_no_photo(&e) {
                     Ok(PhotoState::Absent)
                 } else {

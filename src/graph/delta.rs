@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::users::{User, USER_SELECT};
-use super::{Call, GraphClient, GraphError};
+use super::{GraphCall, GraphClient, M365Error};
 
 /// A user removed since the last round.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl GraphClient {
         &self,
         saved: Option<&str>,
         mut on_page: impl FnMut(DeltaPage) + Send,
-    ) -> Result<DeltaRound, GraphError> {
+    ) -> Result<DeltaRound, M365Error> {
         let mut restarted = false;
         let mut next = match saved {
             Some(link) => link.to_owned(),
@@ -61,7 +61,10 @@ impl GraphClient {
         };
         let mut pages = 0u32;
         loop {
-            let reply = match self.execute(&Call::get(next.clone(), "users delta")).await {
+            let reply = match self
+                .execute(&GraphCall::get(next.clone(), "users delta"))
+                .await
+            {
                 Ok(r) => r,
                 Err(e) if saved.is_some() && !restarted && state_gone(&e) => {
                     // B§2.1: 410 Gone (or an expired token) → full resync.
@@ -85,7 +88,7 @@ impl GraphClient {
                     })
                 }
                 (None, None) => {
-                    return Err(GraphError::Decode {
+                    return Err(M365Error::Decode {
                         what: "users delta".into(),
                         detail: "a page with neither @odata.nextLink nor @odata.deltaLink".into(),
                     })
@@ -96,7 +99,7 @@ impl GraphClient {
 }
 
 /// 410 Gone, or a 400-class answer naming expired/unknown sync state.
-fn state_gone(e: &GraphError) -> bool {
+fn state_gone(e: &M365Error) -> bool {
     match (e.status(), e.code()) {
         (Some(410), _) => true,
         (Some(400..=499), Some(code)) => {
@@ -107,7 +110,7 @@ fn state_gone(e: &GraphError) -> bool {
     }
 }
 
-fn split(values: Vec<serde_json::Value>) -> Result<DeltaPage, GraphError> {
+fn split(values: Vec<serde_json::Value>) -> Result<DeltaPage, M365Error> {
     let mut page = DeltaPage::default();
     for v in values {
         if let Some(removed) = v.get("@removed") {
@@ -126,7 +129,7 @@ fn split(values: Vec<serde_json::Value>) -> Result<DeltaPage, GraphError> {
             }
             continue;
         }
-        let user: User = serde_json::from_value(v).map_err(|e| GraphError::Decode {
+        let user: User = serde_json::from_value(v).map_err(|e| M365Error::Decode {
             what: "users delta".into(),
             detail: e.to_string(),
         })?;
@@ -158,16 +161,18 @@ mod tests {
 
     #[test]
     fn gone_state_is_recognised() {
-        let e = GraphError::from_body(410, b"", None, None);
+        let e = M365Error::from_body("Graph", 410, b"", None, None);
         assert!(state_gone(&e));
-        let e = GraphError::from_body(
+        let e = M365Error::from_body(
+            "Graph",
             400,
             br#"{"error":{"code":"syncStateNotFound","message":"x"}}"#,
             None,
             None,
         );
         assert!(state_gone(&e));
-        let e = GraphError::from_body(
+        let e = M365Error::from_body(
+            "Graph",
             400,
             br#"{"error":{"code":"BadRequest","message":"x"}}"#,
             None,

@@ -7,7 +7,8 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::odata::path_segment;
-use super::{Call, GraphClient, GraphError, Reply};
+use super::{GraphCall, GraphClient, M365Error};
+use crate::rest::Reply;
 
 /// Graph's request-size limit for a photo upload (m365-facts A§1.2).
 pub const MAX_UPLOAD: usize = 4 * 1024 * 1024;
@@ -48,8 +49,8 @@ struct MetaBody {
 }
 
 /// Interpret a metadata answer (also used for `$batch` items).
-pub(crate) fn meta_from_json(body: &[u8]) -> Result<PhotoState, GraphError> {
-    let m: MetaBody = serde_json::from_slice(body).map_err(|e| GraphError::Decode {
+pub(crate) fn meta_from_json(body: &[u8]) -> Result<PhotoState, M365Error> {
+    let m: MetaBody = serde_json::from_slice(body).map_err(|e| M365Error::Decode {
         what: "photo metadata".into(),
         detail: e.to_string(),
     })?;
@@ -69,7 +70,7 @@ pub(crate) fn meta_from_json(body: &[u8]) -> Result<PhotoState, GraphError> {
 
 /// A 404 about a missing photo rather than a missing user: Graph says `ImageNotFound`
 /// (A§1.6); a bare 404 on a photo path is read the same way.
-pub(crate) fn is_no_photo(e: &GraphError) -> bool {
+pub(crate) fn is_no_photo(e: &M365Error) -> bool {
     e.is_not_found()
         && !matches!(
             e.code(),
@@ -79,8 +80,8 @@ pub(crate) fn is_no_photo(e: &GraphError) -> bool {
 
 impl GraphClient {
     /// Photo metadata for user `id` (object id preferred, m365-facts A§7).
-    pub async fn photo_meta(&self, id: &str) -> Result<PhotoState, GraphError> {
-        let mut call = Call::get(
+    pub async fn photo_meta(&self, id: &str) -> Result<PhotoState, M365Error> {
+        let mut call = GraphCall::get(
             format!("/users/{}/photo", path_segment(id)),
             "photo metadata",
         );
@@ -93,14 +94,14 @@ impl GraphClient {
     }
 
     /// The largest photo's bytes, or `None` when there is no photo.
-    pub async fn photo(&self, id: &str) -> Result<Option<Bytes>, GraphError> {
+    pub async fn photo(&self, id: &str) -> Result<Option<Bytes>, M365Error> {
         self.photo_bytes(format!("/users/{}/photo/$value", path_segment(id)), id)
             .await
     }
 
     /// A fixed-size rendition (`48x48` … `648x648`, A§1.2), or `None` when Graph has none
     /// that large (a smaller upload) or no photo at all.
-    pub async fn photo_sized(&self, id: &str, side: u32) -> Result<Option<Bytes>, GraphError> {
+    pub async fn photo_sized(&self, id: &str, side: u32) -> Result<Option<Bytes>, M365Error> {
         self.photo_bytes(
             format!("/users/{}/photos/{side}x{side}/$value", path_segment(id)),
             id,
@@ -108,8 +109,8 @@ impl GraphClient {
         .await
     }
 
-    async fn photo_bytes(&self, target: String, id: &str) -> Result<Option<Bytes>, GraphError> {
-        let mut call = Call::get(target, "photo");
+    async fn photo_bytes(&self, target: String, id: &str) -> Result<Option<Bytes>, M365Error> {
+        let mut call = GraphCall::get(target, "photo");
         call.mailbox = Some(id.to_owned());
         match self.execute(&call).await {
             Ok(r) if is_placeholder(&r) => Ok(None),
@@ -126,20 +127,20 @@ impl GraphClient {
         id: &str,
         bytes: Bytes,
         content_type: &'static str,
-    ) -> Result<u16, GraphError> {
+    ) -> Result<u16, M365Error> {
         if bytes.len() > MAX_UPLOAD {
-            return Err(GraphError::Refused(format!(
+            return Err(M365Error::Refused(format!(
                 "a {}-byte photo is over Graph's 4 MB upload limit",
                 bytes.len()
             )));
         }
         if !matches!(content_type, "image/jpeg" | "image/png") {
             // A§8.2: application/octet-stream gets ErrorInternalServerError.
-            return Err(GraphError::Refused(format!(
+            return Err(M365Error::Refused(format!(
                 "photo content type {content_type} (use image/jpeg)"
             )));
         }
-        let call = Call {
+        let call = GraphCall {
             method: Method::PUT,
             target: format!("/users/{}/photo/$value", path_segment(id)),
             body: Some((bytes, content_type)),
@@ -152,8 +153,8 @@ impl GraphClient {
 
     /// Remove the user's photo: `DELETE /users/{id}/photo/$value` (A§1.1). A photo that
     /// is already gone counts as removed.
-    pub async fn delete_photo(&self, id: &str) -> Result<(), GraphError> {
-        let call = Call {
+    pub async fn delete_photo(&self, id: &str) -> Result<(), M365Error> {
+        let call = GraphCall {
             method: Method::DELETE,
             target: format!("/users/{}/photo/$value", path_segment(id)),
             body: None,
@@ -192,14 +193,16 @@ mod tests {
             PhotoState::Present(m) => assert_eq!((m.etag.as_str(), m.width), ("\"BA09D118\"", 648)),
             PhotoState::Absent => panic!("a photo read as absent"),
         }
-        let e = GraphError::from_body(
+        let e = M365Error::from_body(
+            "Graph",
             404,
             br#"{"error":{"code":"ImageNotFound","message":"x"}}"#,
             None,
             None,
         );
         assert!(is_no_photo(&e));
-        let e = GraphError::from_body(
+        let e = M365Error::from_body(
+            "Graph",
             404,
             br#"{"error":{"code":"Request_ResourceNotFound","message":"x"}}"#,
             None,
@@ -211,6 +214,6 @@ mod tests {
     #[test]
     fn truncated_metadata_is_a_decode_error() {
         let e = meta_from_json(br#"{"@odata.mediaEtag":"abc","wid"#).unwrap_err();
-        assert!(matches!(e, GraphError::Decode { .. }), "{e}");
+        assert!(matches!(e, M365Error::Decode { .. }), "{e}");
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::odata::path_segment;
-use super::{Call, GraphClient, GraphError};
+use super::{GraphCall, GraphClient, M365Error};
 use crate::config::Secret;
 
 /// B§1.1: the longest a directory subscription may live.
@@ -71,10 +71,10 @@ struct List {
     next_link: Option<String>,
 }
 
-fn expiry(minutes: i64) -> Result<String, GraphError> {
+fn expiry(minutes: i64) -> Result<String, M365Error> {
     let at = OffsetDateTime::now_utc() + time::Duration::minutes(minutes.clamp(45, MAX_MINUTES));
     at.format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| GraphError::Refused(e.to_string()))
+        .map_err(|e| M365Error::Refused(e.to_string()))
 }
 
 impl GraphClient {
@@ -82,16 +82,16 @@ impl GraphClient {
     pub async fn create_subscription(
         &self,
         s: &NewSubscription,
-    ) -> Result<Subscription, GraphError> {
+    ) -> Result<Subscription, M365Error> {
         let https = |u: &str| u.starts_with("https://");
         if !https(&s.notification_url) || !s.lifecycle_notification_url.as_deref().is_none_or(https)
         {
-            return Err(GraphError::Refused(
+            return Err(M365Error::Refused(
                 "notification URLs must be https (B§1.1)".into(),
             ));
         }
         if s.client_state.expose().chars().count() > 128 {
-            return Err(GraphError::Refused(
+            return Err(M365Error::Refused(
                 "clientState is longer than 128 characters (B§1.1)".into(),
             ));
         }
@@ -103,7 +103,7 @@ impl GraphClient {
             expiration_date_time: expiry(s.minutes)?,
             client_state: s.client_state.expose(),
         };
-        let call = Call {
+        let call = GraphCall {
             method: Method::POST,
             target: "/subscriptions".into(),
             body: Some((json(&body)?, "application/json")),
@@ -119,9 +119,9 @@ impl GraphClient {
         &self,
         id: &str,
         minutes: i64,
-    ) -> Result<Subscription, GraphError> {
+    ) -> Result<Subscription, M365Error> {
         let body = serde_json::json!({ "expirationDateTime": expiry(minutes)? });
-        let call = Call {
+        let call = GraphCall {
             method: Method::PATCH,
             target: format!("/subscriptions/{}", path_segment(id)),
             body: Some((json(&body)?, "application/json")),
@@ -133,8 +133,8 @@ impl GraphClient {
     }
 
     /// Reauthorize without extending (B§1.3).
-    pub async fn reauthorize_subscription(&self, id: &str) -> Result<(), GraphError> {
-        let call = Call {
+    pub async fn reauthorize_subscription(&self, id: &str) -> Result<(), M365Error> {
+        let call = GraphCall {
             method: Method::POST,
             target: format!("/subscriptions/{}/reauthorize", path_segment(id)),
             body: Some((Bytes::new(), "application/json")),
@@ -146,12 +146,12 @@ impl GraphClient {
     }
 
     /// Every subscription this app owns in the tenant.
-    pub async fn list_subscriptions(&self) -> Result<Vec<Subscription>, GraphError> {
+    pub async fn list_subscriptions(&self) -> Result<Vec<Subscription>, M365Error> {
         let mut all = Vec::new();
         let mut next = "/subscriptions".to_owned();
         loop {
             let page: List = self
-                .execute(&Call::get(next, "list subscriptions"))
+                .execute(&GraphCall::get(next, "list subscriptions"))
                 .await?
                 .json("subscriptions")?;
             all.extend(page.value);
@@ -163,8 +163,8 @@ impl GraphClient {
     }
 
     /// Delete a subscription; one already gone counts as deleted.
-    pub async fn delete_subscription(&self, id: &str) -> Result<(), GraphError> {
-        let call = Call {
+    pub async fn delete_subscription(&self, id: &str) -> Result<(), M365Error> {
+        let call = GraphCall {
             method: Method::DELETE,
             target: format!("/subscriptions/{}", path_segment(id)),
             body: None,
@@ -180,8 +180,8 @@ impl GraphClient {
     }
 }
 
-fn json<T: Serialize>(v: &T) -> Result<Bytes, GraphError> {
+fn json<T: Serialize>(v: &T) -> Result<Bytes, M365Error> {
     serde_json::to_vec(v)
         .map(Bytes::from)
-        .map_err(|e| GraphError::Refused(e.to_string()))
+        .map_err(|e| M365Error::Refused(e.to_string()))
 }

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::odata::{filter_eq, path_segment};
-use super::{Call, GraphClient, GraphError};
+use super::{GraphCall, GraphClient, M365Error};
 
 /// The properties photo-sync reads (`$select` makes directory reads cheaper,
 /// m365-facts B§2.3).
@@ -71,13 +71,13 @@ pub struct UserPage {
 impl GraphClient {
     /// The user `key` names, or `None` when there is none. A mail or employeeId that
     /// matches several users is an error, never a guess.
-    pub async fn user(&self, key: &UserKey) -> Result<Option<User>, GraphError> {
+    pub async fn user(&self, key: &UserKey) -> Result<Option<User>, M365Error> {
         if key.value().trim().is_empty() {
-            return Err(GraphError::Refused("an empty user identifier".into()));
+            return Err(M365Error::Refused("an empty user identifier".into()));
         }
         match key {
             UserKey::Id(v) | UserKey::Upn(v) => {
-                let call = Call::get(
+                let call = GraphCall::get(
                     format!("/users/{}?$select={USER_SELECT}", path_segment(v)),
                     "user",
                 );
@@ -93,7 +93,7 @@ impl GraphClient {
                 } else {
                     "employeeId"
                 };
-                let call = Call::get(
+                let call = GraphCall::get(
                     format!(
                         "/users?{}&$select={USER_SELECT}&$top=2",
                         filter_eq(property, v)
@@ -104,7 +104,7 @@ impl GraphClient {
                 match page.value.len() {
                     0 => Ok(None),
                     1 => Ok(page.value.into_iter().next()),
-                    _ => Err(GraphError::Refused(format!(
+                    _ => Err(M365Error::Refused(format!(
                         "{property} {v:?} matches more than one user; use the object id or UPN"
                     ))),
                 }
@@ -113,7 +113,7 @@ impl GraphClient {
     }
 
     /// The first user found by any of `keys`, tried in order.
-    pub async fn resolve(&self, keys: &[UserKey]) -> Result<Option<User>, GraphError> {
+    pub async fn resolve(&self, keys: &[UserKey]) -> Result<Option<User>, M365Error> {
         for k in keys {
             if let Some(u) = self.user(k).await? {
                 return Ok(Some(u));
@@ -128,7 +128,7 @@ impl GraphClient {
         &self,
         next_link: Option<&str>,
         page_size: u32,
-    ) -> Result<UserPage, GraphError> {
+    ) -> Result<UserPage, M365Error> {
         let target = match next_link {
             Some(link) => link.to_owned(),
             None => format!(
@@ -136,7 +136,7 @@ impl GraphClient {
                 page_size.clamp(1, 999)
             ),
         };
-        self.execute(&Call::get(target, "users page"))
+        self.execute(&GraphCall::get(target, "users page"))
             .await?
             .json("users page")
     }

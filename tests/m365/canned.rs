@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
-use photo_sync::graph::{GraphError, PhotoState, UserKey};
+use photo_sync::graph::{M365Error, PhotoState, UserKey};
 
 use crate::helpers::{client, quick_policy, serve};
 
@@ -66,8 +66,8 @@ async fn throttling_answers_are_retried_after_the_time_they_give() {
         "{:?}",
         t.elapsed()
     );
-    assert_eq!(graph.counters.throttled.load(Ordering::SeqCst), 1);
-    assert_eq!(graph.counters.retries.load(Ordering::SeqCst), 2);
+    assert_eq!(graph.rest().counters.throttled.load(Ordering::SeqCst), 1);
+    assert_eq!(graph.rest().counters.retries.load(Ordering::SeqCst), 2);
 }
 
 /// A proxy's HTML page, a truncated JSON body and a 2xx with the wrong shape each give a
@@ -101,9 +101,9 @@ async fn foreign_and_broken_bodies_are_typed_errors() {
         .user(&UserKey::Id("truncated".into()))
         .await
         .unwrap_err();
-    assert!(matches!(e, GraphError::Decode { .. }), "{e}");
+    assert!(matches!(e, M365Error::Decode { .. }), "{e}");
     let e = graph.user(&UserKey::Id("array".into())).await.unwrap_err();
-    assert!(matches!(e, GraphError::Decode { .. }), "{e}");
+    assert!(matches!(e, M365Error::Decode { .. }), "{e}");
     assert!(!e.to_string().contains("test-token-value"));
 }
 
@@ -126,7 +126,7 @@ async fn a_hanging_endpoint_times_out_per_attempt_and_gives_up() {
     let graph = client(&serve(app).await, quick_policy());
     let t = Instant::now();
     let e = graph.photo_meta("u1").await.unwrap_err();
-    assert!(matches!(e, GraphError::Timeout { attempts: 4, .. }), "{e}");
+    assert!(matches!(e, M365Error::Timeout { attempts: 4, .. }), "{e}");
     assert!(e.is_retryable());
     assert_eq!(n.load(Ordering::SeqCst), 4);
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
@@ -186,7 +186,7 @@ async fn links_to_other_hosts_are_never_followed() {
         .users_page(page.next_link.as_deref(), 10)
         .await
         .unwrap_err();
-    assert!(matches!(e, GraphError::Refused(_)), "{e}");
+    assert!(matches!(e, M365Error::Refused(_)), "{e}");
     assert!(e.to_string().contains("evil.example"), "{e}");
 }
 

@@ -30,13 +30,12 @@ pub fn quick_policy() -> RetryPolicy {
 
 /// A Graph client for `base` with a fixed token.
 pub fn client(base: &str, policy: RetryPolicy) -> GraphClient {
-    GraphClient::with_http(
+    GraphClient::standalone(
         reqwest::Client::new(),
         base,
         "https://graph.microsoft.com",
         Arc::new(StaticToken(Secret::new("test-token-value"))),
         policy,
         8,
-        4,
     )
 }

@@ -1,26 +1,30 @@
-//! Graph errors: what the service said (status, Graph error code, request id) or why no
-//! answer came, with predicates so callers never match variants.
+//! Errors of every Microsoft 365 call (Graph and SharePoint): what the service said
+//! (status, error code, request id) or why no answer came, with predicates so callers
+//! never match variants.
 
 use std::time::Duration;
 
 use crate::auth::AuthError;
 
-/// A failed Graph call, after the retry policy gave up.
+/// A failed Graph or SharePoint call, after the retry policy gave up.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
-pub enum GraphError {
+pub enum M365Error {
     /// No token.
     #[error(transparent)]
     Auth(#[from] AuthError),
-    /// Graph answered with an error status.
-    #[error("Graph answered {status} {code}: {message}{rid}", rid = .request_id.as_deref().map(|r| format!(" (request-id {r})")).unwrap_or_default())]
+    /// The service answered with an error status.
+    #[error("{service} answered {status} {code}: {message}{rid}", rid = .request_id.as_deref().map(|r| format!(" (request-id {r})")).unwrap_or_default())]
     Status {
+        /// `Graph` or `SharePoint`.
+        service: &'static str,
         /// HTTP status.
         status: u16,
-        /// Graph's `error.code` (`Request_ResourceNotFound`, `ImageNotFound`, …), or a
-        /// description of a body that was not Graph's (an HTML page from a proxy).
+        /// The service's error code (`Request_ResourceNotFound`, `ImageNotFound`,
+        /// `-2147024891, System.UnauthorizedAccessException`, …), or a description of a
+        /// body that was not the service's (an HTML page from a proxy).
         code: String,
-        /// Graph's `error.message`, or an excerpt.
+        /// The service's message, or an excerpt.
         message: String,
         /// `request-id` for Microsoft support.
         request_id: Option<String>,
@@ -28,23 +32,27 @@ pub enum GraphError {
         retry_after: Option<Duration>,
     },
     /// Every attempt timed out.
-    #[error("no answer from Graph within {timeout:?} ({attempts} attempts)")]
+    #[error("no answer from {service} within {timeout:?} ({attempts} attempts)")]
     Timeout {
+        /// `Graph` or `SharePoint`.
+        service: &'static str,
         /// Per-attempt timeout.
         timeout: Duration,
         /// Attempts made.
         attempts: u32,
     },
     /// The connection failed (refused, reset, dropped mid-response).
-    #[error("could not reach Graph: {detail} ({attempts} attempts)")]
+    #[error("could not reach {service}: {detail} ({attempts} attempts)")]
     Transport {
+        /// `Graph` or `SharePoint`.
+        service: &'static str,
         /// What failed.
         detail: String,
         /// Attempts made.
         attempts: u32,
     },
     /// A 2xx answer we could not read (malformed or truncated JSON, missing fields).
-    #[error("unreadable answer from Graph for {what}: {detail}")]
+    #[error("unreadable answer for {what}: {detail}")]
     Decode {
         /// Which call.
         what: String,
@@ -56,7 +64,7 @@ pub enum GraphError {
     Refused(String),
 }
 
-impl GraphError {
+impl M365Error {
     /// Trying the same call later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -77,7 +85,7 @@ impl GraphError {
         matches!(self, Self::Status { status: 429, .. })
     }
 
-    /// Graph's error code, if Graph answered.
+    /// The service's error code, if it answered.
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Status { code, .. } => Some(code),
@@ -85,7 +93,7 @@ impl GraphError {
         }
     }
 
-    /// HTTP status, if Graph answered.
+    /// HTTP status, if the service answered.
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Status { status, .. } => Some(*status),
@@ -93,30 +101,19 @@ impl GraphError {
         }
     }
 
-    /// Build from a non-2xx answer's body: Graph's `{"error":{"code","message"}}`, or
-    /// anything else (HTML from a proxy, empty, truncated) described in a sentence.
+    /// Build from a non-2xx answer's body: Graph's `{"error":{"code","message"}}`,
+    /// SharePoint's `{"odata.error":{"code","message":{"value"}}}`, or anything else (HTML
+    /// from a proxy, empty, truncated) described in a sentence.
     pub fn from_body(
+        service: &'static str,
         status: u16,
         body: &[u8],
         request_id: Option<String>,
         retry_after: Option<Duration>,
     ) -> Self {
-        #[derive(serde::Deserialize)]
-        struct Envelope {
-            error: Inner,
-        }
-        #[derive(serde::Deserialize)]
-        struct Inner {
-            #[serde(default)]
-            code: String,
-            #[serde(default)]
-            message: String,
-        }
-        let (code, message) = match serde_json::from_slice::<Envelope>(body) {
-            Ok(e) => (e.error.code, e.error.message),
-            Err(_) => describe_foreign_body(body),
-        };
+        let (code, message) = service_error(body).unwrap_or_else(|| describe_foreign_body(body));
         Self::Status {
+            service,
             status,
             code,
             message,
@@ -126,7 +123,29 @@ impl GraphError {
     }
 }
 
-/// A sentence about a body that is not Graph's error JSON.
+/// Code and message from Graph's or SharePoint's error JSON (`message` is a string in
+/// Graph's, `{"lang","value"}` in SharePoint's).
+fn service_error(body: &[u8]) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let e = v.get("error").or_else(|| v.get("odata.error"))?;
+    let code = e
+        .get("code")
+        .and_then(|c| c.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let message = match e.get("message") {
+        Some(serde_json::Value::String(m)) => m.clone(),
+        Some(m) => m
+            .get("value")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        None => String::new(),
+    };
+    Some((code, message))
+}
+
+/// A sentence about a body that is not the service's error JSON.
 fn describe_foreign_body(body: &[u8]) -> (String, String) {
     let text = String::from_utf8_lossy(&body[..body.len().min(2048)]);
     let t = text.trim();
@@ -147,13 +166,13 @@ fn describe_foreign_body(body: &[u8]) -> (String, String) {
         return (
             "HtmlErrorPage".into(),
             format!(
-                "an HTML page instead of Graph's JSON (a proxy or gateway answered): {title:?}"
+                "an HTML page instead of the service's JSON (a proxy or gateway answered): {title:?}"
             ),
         );
     }
     (
         "UnrecognisedBody".into(),
-        format!("not Graph's error JSON: {:?}", excerpt(t, 120)),
+        format!("not the service's error JSON: {:?}", excerpt(t, 120)),
     )
 }
 
@@ -172,7 +191,8 @@ mod tests {
 
     #[test]
     fn graph_error_bodies_and_proxy_pages_both_read_as_sentences() {
-        let e = GraphError::from_body(
+        let e = M365Error::from_body(
+            "Graph",
             404,
             br#"{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist.","innerError":{}}}"#,
             Some("rid".into()),
@@ -180,7 +200,8 @@ mod tests {
         );
         assert!(e.is_not_found() && e.code() == Some("Request_ResourceNotFound"));
         assert!(e.to_string().contains("request-id rid"), "{e}");
-        let e = GraphError::from_body(
+        let e = M365Error::from_body(
+            "Graph",
             502,
             b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
             None,
@@ -191,7 +212,7 @@ mod tests {
             e.to_string().contains("502 Bad Gateway") && e.is_retryable(),
             "{e}"
         );
-        let e = GraphError::from_body(400, b"{\"error\":{\"code\":\"Bad", None, None);
+        let e = M365Error::from_body("Graph", 400, b"{\"error\":{\"code\":\"Bad", None, None);
         assert_eq!(e.code(), Some("UnrecognisedBody"));
         assert!(!e.is_retryable());
     }
