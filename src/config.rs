@@ -221,6 +221,8 @@ pub struct M365Settings {
     pub sharepoint_mysite_url: Option<String>,
     /// SharePoint admin host (`PHOTOSYNC_SHAREPOINT_ADMIN_URL`, else derived from the My Site host).
     pub sharepoint_admin_url: Option<String>,
+    /// SharePoint token audience override (`PHOTOSYNC_SHAREPOINT_RESOURCE`).
+    pub sharepoint_resource: Option<String>,
     /// Retry policy for every outbound call.
     pub retry: RetryPolicy,
     /// Most Graph requests in flight at once, across all users (`PHOTOSYNC_GRAPH_CONCURRENCY`).
@@ -276,6 +278,10 @@ impl M365Settings {
             Some(u) => Some(http_url("PHOTOSYNC_SHAREPOINT_ADMIN_URL", u)?),
             None => sharepoint_mysite_url.as_deref().and_then(admin_from_mysite),
         };
+        let sharepoint_resource = env
+            .get("PHOTOSYNC_SHAREPOINT_RESOURCE")
+            .map(|u| http_url("PHOTOSYNC_SHAREPOINT_RESOURCE", u))
+            .transpose()?;
         let mut retry = RetryPolicy::default();
         if let Some(v) = env.get("PHOTOSYNC_HTTP_TIMEOUT_SECS") {
             retry.attempt_timeout =
@@ -299,17 +305,22 @@ impl M365Settings {
             identity_endpoint,
             sharepoint_mysite_url,
             sharepoint_admin_url,
+            sharepoint_resource,
             retry,
             graph_concurrency,
             photo_concurrency_per_mailbox: 4,
         })
     }
 
-    /// The SharePoint token audience: the tenant's root SharePoint host, derived from the
-    /// My Site host (`https://contoso-my.sharepoint.com` → `https://contoso.sharepoint.com`).
+    /// The SharePoint token audience: `PHOTOSYNC_SHAREPOINT_RESOURCE`, else the tenant's
+    /// root SharePoint host derived from the My Site host
+    /// (`https://contoso-my.sharepoint.com` → `https://contoso.sharepoint.com`).
     pub fn sharepoint_resource(&self) -> Option<String> {
+        if let Some(r) = &self.sharepoint_resource {
+            return Some(r.clone());
+        }
         let my = self.sharepoint_mysite_url.as_deref()?;
-        Some(my.replacen("-my.", ".", 1))
+        my.contains("-my.").then(|| my.replacen("-my.", ".", 1))
     }
 }
 

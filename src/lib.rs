@@ -14,6 +14,8 @@
 //!   subscriptions.
 //! - [`rest`]: the caller every Microsoft 365 request goes through — token, timeout,
 //!   concurrency limits and the one retry policy (`Retry-After`, backoff with jitter).
+//! - [`sharepoint`]: the classic SharePoint profile client (thumbnails in the My Site
+//!   host, `PictureURL`), an optional target.
 //! - [`sandbox`]: the sandbox tenant, a faithful in-process simulation of the token,
 //!   Graph, SharePoint and HR endpoints, used by tests and `photo-sync demo`.
 //! - [`samples`]: generated sample photos (portraits, every orientation, format and
@@ -28,3 +30,4 @@ pub mod photo;
 pub mod rest;
 pub mod samples;
 pub mod sandbox;
+pub mod sharepoint;
