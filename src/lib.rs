@@ -18,6 +18,8 @@
 //!   host, `PictureURL`), an optional target.
 //! - [`sandbox`]: the sandbox tenant, a faithful in-process simulation of the token,
 //!   Graph, SharePoint and HR endpoints, used by tests and `photo-sync demo`.
+//! - [`doctor`]: `photo-sync doctor` — checks settings, tokens, reachability, permissions
+//!   and the tenant's photo policy, and says what to fix.
 //! - [`samples`]: generated sample photos (portraits, every orientation, format and
 //!   hostile case), named by what they should become; used by tests and `photo-sync demo`.
 //! - [`cli`]: the command line (`normalize`, `demo`, `samples`); the binary only calls it.
@@ -25,6 +27,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod graph;
 pub mod photo;
 pub mod rest;

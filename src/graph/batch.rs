@@ -149,7 +149,9 @@ impl GraphClient {
                 }
             }
             if let Some(w) = wait {
-                // B§2.2: resend the failed items in a new batch after the longest Retry-After.
+                // B§2.2: resend the failed items in a new batch after the longest
+                // Retry-After; other batches hold off too.
+                self.rest().pause_for(w);
                 self.rest()
                     .counters
                     .retries

@@ -6,6 +6,7 @@ mod batch;
 mod delta;
 pub mod odata;
 mod photo;
+mod policy;
 mod subscriptions;
 mod users;
 

@@ -93,6 +93,9 @@ pub struct RestClient {
     per_mailbox: usize,
     mailboxes: Mutex<HashMap<String, Arc<Semaphore>>>,
     jitter: Mutex<Jitter>,
+    /// After a 429 on a tenant-wide limit nobody sends until then: Graph keeps counting
+    /// requests made while throttled (m365-facts B§2.3), so the herd waits together.
+    paused_until: Mutex<Option<Instant>>,
     /// Request counters.
     pub counters: Counters,
 }
@@ -123,7 +126,28 @@ impl RestClient {
             per_mailbox: per_mailbox.max(1),
             mailboxes: Mutex::new(HashMap::new()),
             jitter: Mutex::new(Jitter::new()),
+            paused_until: Mutex::new(None),
             counters: Counters::default(),
+        }
+    }
+
+    /// Hold every new request for `wait` (extends, never shortens, a pause in force).
+    pub fn pause_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut p = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        if p.is_none_or(|cur| cur < until) {
+            *p = Some(until);
+        }
+    }
+
+    /// Wait out any pause in force (re-checking: it may be extended meanwhile).
+    async fn wait_for_pause(&self) {
+        loop {
+            let until = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
+                _ => return,
+            }
         }
     }
 
@@ -209,6 +233,7 @@ impl RestClient {
     }
 
     async fn attempt(&self, call: &Call, resource: &str) -> Result<Reply, Attempt> {
+        self.wait_for_pause().await;
         let token = self.tokens.token(resource).await.map_err(|e| {
             if e.is_retryable() {
                 Attempt::NoAnswer {
@@ -264,6 +289,10 @@ impl RestClient {
         let failure = match status {
             429 => {
                 self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+                // A mailbox's own limit (Outlook photo API) pauses only that call.
+                if let (Some(wait), None) = (retry_after, &call.mailbox) {
+                    self.pause_for(wait);
+                }
                 Failure::Throttled(retry_after)
             }
             502..=504 => Failure::Unavailable(retry_after),

@@ -70,7 +70,11 @@ impl RetryPolicy {
             Failure::Throttled(after) | Failure::Unavailable(after) => after,
             Failure::Transport => None,
         };
-        if attempt >= self.max_attempts {
+        // Throttling with a Retry-After is waited out for as long as the time cap allows
+        // (m365-facts B§2.3: "repeat while you still get 429"); the attempt cap is for
+        // failures that may not heal.
+        let waiting_out_throttle = matches!(failure, Failure::Throttled(Some(_)));
+        if attempt >= self.max_attempts && !waiting_out_throttle {
             return Decision::GiveUp;
         }
         let wait = match server_said {
@@ -198,6 +202,23 @@ mod tests {
         assert!(waits.iter().all(|w| *w <= p.max_delay));
         // Jitter 0 still waits a little.
         assert!(p.backoff(3, 0.0) >= p.base_delay / 10);
+    }
+
+    #[test]
+    fn throttling_is_waited_out_past_the_attempt_cap_within_the_time_cap() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.decide(9, S(30), Failure::Throttled(Some(S(2))), 0.5),
+            Decision::RetryAfter(S(2))
+        );
+        assert_eq!(
+            p.decide(9, S(30), Failure::Throttled(None), 0.5),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            p.decide(9, S(119), Failure::Throttled(Some(S(2))), 0.5),
+            Decision::GiveUp
+        );
     }
 
     #[test]

@@ -106,6 +106,26 @@ impl SharePointClient {
         format!("{path}/{PHOTO_FOLDER}")
     }
 
+    /// Check the photo library folder exists and is readable with our token.
+    pub async fn check_folder(&self) -> Result<(), M365Error> {
+        let url = format!(
+            "{}/_api/web/GetFolderByServerRelativeUrl({})",
+            self.mysite,
+            path_segment(&string_literal(&self.folder())),
+        );
+        let call = Call {
+            service: "SharePoint",
+            method: Method::GET,
+            url,
+            body: None,
+            accept: Some(NOMETADATA),
+            mailbox: None,
+            idempotent: true,
+            what: "SharePoint photo folder",
+        };
+        self.rest.execute(&call, &self.resource).await.map(|_| ())
+    }
+
     /// Upload one thumbnail (overwriting), `Files/add` on the library folder.
     pub async fn upload(&self, upn: &str, thumb: Thumb, jpeg: Bytes) -> Result<(), M365Error> {
         let name = format!("{}{}", file_stem(upn), thumb.suffix());

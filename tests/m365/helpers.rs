@@ -39,3 +39,33 @@ pub fn client(base: &str, policy: RetryPolicy) -> GraphClient {
         8,
     )
 }
+
+/// A Graph client on `sb` signed in with the registered app's client secret over the
+/// sandbox's TLS login endpoint, through the same settings path a deployment uses.
+pub async fn graph_for(
+    sb: &photo_sync::sandbox::Sandbox,
+) -> (GraphClient, Arc<dyn photo_sync::auth::TokenSource>) {
+    graph_with(sb, quick_policy()).await
+}
+
+/// [`graph_for`] with a given retry policy.
+pub async fn graph_with(
+    sb: &photo_sync::sandbox::Sandbox,
+    policy: RetryPolicy,
+) -> (GraphClient, Arc<dyn photo_sync::auth::TokenSource>) {
+    use photo_sync::auth::Credentials;
+    use photo_sync::config::M365Settings;
+    let (env, options) = sb.endpoints().client_env("secret").unwrap();
+    let settings = M365Settings::from_env(&env).unwrap();
+    let creds: Arc<dyn photo_sync::auth::TokenSource> =
+        Arc::new(Credentials::from_settings(&settings, options).unwrap());
+    let graph = GraphClient::standalone(
+        reqwest::Client::new(),
+        &settings.graph_url,
+        &settings.graph_resource,
+        Arc::clone(&creds),
+        policy,
+        16,
+    );
+    (graph, creds)
+}

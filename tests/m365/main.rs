@@ -4,5 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // a test binary: a failed unwrap is a failed test
 
-mod canned; // narrow protocol cases: retry, timeouts, foreign bodies, link safety
+mod against_sandbox; // the Graph client against the sandbox tenant
+mod canned;
+mod doctor; // photo-sync doctor against the sandbox // narrow protocol cases: retry, timeouts, foreign bodies, link safety
 mod helpers;
+mod secrets; // no secret or token in errors, logs or Debug

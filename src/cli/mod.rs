@@ -11,6 +11,9 @@ use clap::{Parser, Subcommand};
 use crate::photo::{self, CropBox, CropMode, Normalized, Options, PhotoError, QualityRange};
 use crate::samples;
 
+mod doctor;
+mod sandbox;
+
 /// Keeps every Microsoft 365 user's profile photo the same in every store.
 #[derive(Debug, Parser)]
 #[command(name = "photo-sync", version, about)]
@@ -32,6 +35,19 @@ enum Command {
         #[arg(long, default_value = "out")]
         out: PathBuf,
     },
+    /// Check configuration, tokens, reachability, permissions and the tenant's photo
+    /// policy, and say what to fix. Exit 0 only when nothing failed.
+    Doctor {
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Check a fresh built-in sandbox tenant instead of the configured one.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Run the sandbox tenant alone; the first output line is a JSON object of its
+    /// endpoints. Serves until interrupted.
+    Sandbox(sandbox::SandboxArgs),
     /// Write the generated sample photos (named by what they should become) to a folder.
     Samples {
         /// Destination folder.
@@ -75,6 +91,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Normalize(args) => normalize(&args),
         Command::Demo { samples, out } => demo(&samples, &out),
+        Command::Doctor { json, sandbox } => doctor::run(json, sandbox),
+        Command::Sandbox(args) => sandbox::run(&args),
         Command::Samples { out } => write_samples(&out).map(|n| {
             println!("wrote {n} sample photos to {}", out.display());
             ExitCode::SUCCESS

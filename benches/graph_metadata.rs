@@ -1,0 +1,146 @@
+//! Benchmark (not a test): check the photo metadata of every user of a large sandbox
+//! tenant the way the nightly reconcile does — list users, then `$batch` photo metadata —
+//! with 20 ms simulated latency. The sandbox runs in its own process (`photo-sync
+//! sandbox`), so the CPU time and peak memory printed are the client's alone.
+//!
+//! `cargo bench --bench graph_metadata` (env `USERS`, default 100000; `LATENCY_MS`, 20;
+//! `PARALLEL`, 8). Results: BENCHMARKS.md.
+
+#![allow(clippy::unwrap_used)] // a benchmark binary: a failed unwrap is a failed run
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use photo_sync::auth::{AuthOptions, Credentials, TokenSource};
+use photo_sync::config::{Env, M365Settings};
+use photo_sync::graph::{GraphClient, PhotoState};
+use photo_sync::rest::RestClient;
+
+fn var(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// (user+system CPU seconds, peak RSS in MiB) of this process, from /proc.
+fn usage() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After the ")", field 14 (utime) is index 11 and 15 (stime) index 12; 100 ticks/s.
+    let cpu = (ticks(11) + ticks(12)) / 100.0;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    (cpu, hwm / 1024.0)
+}
+
+fn main() {
+    let users = var("USERS", 100_000);
+    let latency = var("LATENCY_MS", 20);
+    let parallel = var("PARALLEL", 8) as usize;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_photo-sync"))
+        .args([
+            "sandbox",
+            "--users",
+            &users.to_string(),
+            "--latency-ms",
+            &latency.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ep: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let s = |k: &str| ep[k].as_str().unwrap().to_owned();
+    let env = Env::default()
+        .with("PHOTOSYNC_GRAPH_URL", s("graph_url"))
+        .with("AZURE_AUTHORITY_HOST", s("authority_host"))
+        .with("AZURE_TENANT_ID", s("tenant_id"))
+        .with("AZURE_CLIENT_ID", s("client_id"))
+        .with("AZURE_CLIENT_SECRET", s("client_secret"))
+        .with("PHOTOSYNC_CREDENTIAL", "secret")
+        .with("PHOTOSYNC_GRAPH_CONCURRENCY", parallel.to_string());
+    let cert = reqwest::Certificate::from_pem(s("ca_pem").as_bytes()).unwrap();
+    let options = AuthOptions {
+        http: Some(
+            reqwest::Client::builder()
+                .add_root_certificate(cert)
+                .build()
+                .unwrap(),
+        ),
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (cpu0, _) = usage();
+    let result = rt.block_on(async {
+        let settings = M365Settings::from_env(&env).unwrap();
+        let creds: Arc<dyn TokenSource> =
+            Arc::new(Credentials::from_settings(&settings, options).unwrap());
+        let http = RestClient::default_http(parallel).unwrap();
+        let rest = Arc::new(RestClient::new(http, creds, settings.retry, parallel, 4));
+        let graph = GraphClient::new(&settings, Arc::clone(&rest));
+        let started = Instant::now();
+        let mut ids = Vec::with_capacity(users as usize);
+        let mut next: Option<String> = None;
+        loop {
+            let page = graph.users_page(next.as_deref(), 999).await.unwrap();
+            ids.extend(page.value.into_iter().map(|u| u.id));
+            match page.next_link {
+                Some(n) => next = Some(n),
+                None => break,
+            }
+        }
+        let listed = started.elapsed();
+        let states = graph.photo_meta_many(&ids, parallel).await;
+        let total = started.elapsed();
+        let present = states
+            .iter()
+            .filter(|s| matches!(s, Ok(PhotoState::Present(_))))
+            .count();
+        let failed = states.iter().filter(|s| s.is_err()).count();
+        (ids.len(), listed, total, present, failed, rest)
+    });
+    let (n, listed, total, present, failed, rest) = result;
+    let (cpu1, peak_mib) = usage();
+    let requests = rest.counters.requests.load(Ordering::Relaxed);
+    let throttled = rest.counters.throttled.load(Ordering::Relaxed);
+    let retries = rest.counters.retries.load(Ordering::Relaxed);
+    let _ = child.kill();
+    let _ = child.wait();
+    let cpu_ms_per_request = (cpu1 - cpu0) * 1e3 / requests.max(1) as f64;
+    let out = serde_json::json!({
+        "users": n, "latency_ms": latency, "parallel": parallel,
+        "listing_s": listed.as_secs_f64(), "total_s": total.as_secs_f64(),
+        "requests": requests, "users_per_request": n as f64 / requests.max(1) as f64,
+        "throttled_429": throttled, "retries": retries,
+        "with_photo": present, "failed": failed,
+        "client_cpu_s": cpu1 - cpu0, "client_cpu_ms_per_request": cpu_ms_per_request,
+        "client_peak_rss_mib": peak_mib,
+    });
+    println!("{}", serde_json::to_string_pretty(&out).unwrap());
+}

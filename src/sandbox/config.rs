@@ -1,0 +1,180 @@
+//! What a sandbox tenant looks like and how it misbehaves: [`SandboxConfig`], its fault
+//! rates, throttling limits, and one knob per fact m365-facts.md marks UNCONFIRMED.
+
+use std::time::Duration;
+
+/// Everything that shapes one sandbox tenant. Same config (and seed) → same tenant.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Seeds users, ids, photos and fault decisions.
+    pub seed: u64,
+    /// Seeded users, clamped to 10..=100_000.
+    pub users: usize,
+    /// Tenant short name: "contoso" → contoso.onmicrosoft.com, contoso.com,
+    /// contoso-my.sharepoint.com.
+    pub tenant_name: String,
+    /// Added to every Graph response.
+    pub latency: Duration,
+    /// Random failures.
+    pub faults: Faults,
+    /// Model the documented service limits (m365-facts B§2.3).
+    pub throttle: bool,
+    /// The limits used when `throttle` is on.
+    pub limits: Limits,
+    /// One knob per UNCONFIRMED fact.
+    pub variants: Variants,
+    /// App roles put into every issued token.
+    pub granted_roles: Vec<String>,
+    /// Accept `http://` notification URLs (real Graph demands https, m365-facts B§1.1).
+    pub allow_http_notification_url: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            users: 50,
+            tenant_name: "contoso".into(),
+            latency: Duration::ZERO,
+            faults: Faults::default(),
+            throttle: true,
+            limits: Limits::default(),
+            variants: Variants::default(),
+            granted_roles: vec!["User.Read.All".into(), "ProfilePhoto.ReadWrite.All".into()],
+            allow_http_notification_url: false,
+        }
+    }
+}
+
+/// Probabilities (0..=1) of each random failure per Graph request, drawn from a seeded RNG.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    /// 429 with `Retry-After`.
+    pub rate_429: f64,
+    /// 503, half of them with `Retry-After`.
+    pub rate_503: f64,
+    /// Hold the response for [`Faults::timeout_hold`] (never answers within a sane client
+    /// timeout).
+    pub rate_timeout: f64,
+    /// Close the connection without a response.
+    pub rate_drop: f64,
+}
+
+impl Faults {
+    /// How long a "timeout" fault holds a request before answering 504.
+    pub const TIMEOUT_HOLD: Duration = Duration::from_secs(600);
+}
+
+/// Service limits (m365-facts B§2.3, throttling-limits.md). The docs say the numbers drift,
+/// so tests may lower them to provoke throttling quickly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Identity resource units per app+tenant per 10 s for a small tenant (< 50 users).
+    pub resource_units_small: u32,
+    /// … medium tenant (50–500 users).
+    pub resource_units_medium: u32,
+    /// … large tenant (> 500 users).
+    pub resource_units_large: u32,
+    /// Identity writes per app+tenant per 150 s.
+    pub writes_per_150s: u32,
+    /// Outlook photo API: concurrent requests per app+mailbox.
+    pub photo_concurrency: u32,
+    /// Outlook photo API: requests per app+mailbox per 10 minutes.
+    pub photo_requests_per_10min: u32,
+    /// Outlook photo API: upload bytes per app+mailbox per 30 s.
+    pub photo_upload_bytes_per_30s: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            resource_units_small: 3_500,
+            resource_units_medium: 5_000,
+            resource_units_large: 8_000,
+            writes_per_150s: 3_000,
+            photo_concurrency: 4,
+            photo_requests_per_10min: 10_000,
+            photo_upload_bytes_per_30s: 15 * 1024 * 1024,
+        }
+    }
+}
+
+/// One knob per behaviour the sources disagree on; defaults are the documented variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Variants {
+    /// What a user without a photo looks like (m365-facts A§1.3).
+    pub no_photo: NoPhoto,
+    /// What happens for users without a mailbox (m365-facts A§1.5).
+    pub no_mailbox: NoMailbox,
+    /// The answer to a photo PUT whose Content-Type is not image/jpeg or image/png
+    /// (m365-facts A§1.6, A§8.2).
+    pub bad_content_type: BadContentType,
+    /// Whether `DELETE /users/{id}/photo/$value` works (m365-facts A§1.1, A§8.5).
+    pub photo_delete: PhotoDelete,
+    /// How `Retry-After` is written (m365-facts B§2.3: "seconds, possibly fractional").
+    pub retry_after: RetryAfterFormat,
+}
+
+/// A user without a photo (m365-facts A§1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoPhoto {
+    /// Metadata and `$value` both 404 `ImageNotFound` (admin doc, Get-MgUserPhoto).
+    #[default]
+    NotFound,
+    /// Metadata is 200 with a 1x1 GIF placeholder and an empty `@odata.mediaEtag`;
+    /// `$value` is still 404 (profilephoto-get.md).
+    Placeholder,
+}
+
+/// A user without an Exchange Online mailbox (m365-facts A§1.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoMailbox {
+    /// Photos are stored in Entra ID and work like any other (post-2024 expectation).
+    #[default]
+    Works,
+    /// Legacy: 404 `ErrorNonExistentMailbox` for photo reads and writes (known-issues.md).
+    Legacy,
+}
+
+/// A photo PUT with an unsupported Content-Type (m365-facts A§1.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BadContentType {
+    /// 415 Unsupported Media Type.
+    #[default]
+    Unsupported415,
+    /// 400 Bad Request.
+    BadRequest400,
+    /// 500 `ErrorInternalServerError`, as reported for application/octet-stream
+    /// (msgraph-sdk-dotnet#237).
+    Internal500,
+}
+
+/// Photo DELETE support (m365-facts A§1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PhotoDelete {
+    /// 200 OK (documented since 2023).
+    #[default]
+    Supported,
+    /// 405 Method Not Allowed (before Oct 2023).
+    Legacy405,
+}
+
+/// How `Retry-After` values are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RetryAfterFormat {
+    /// Whole seconds, rounded up.
+    #[default]
+    Integer,
+    /// Seconds with three decimals, e.g. `2.128`.
+    Fractional,
+}
+
+impl RetryAfterFormat {
+    /// Render a wait in this format.
+    pub fn render(self, wait: Duration) -> String {
+        match self {
+            RetryAfterFormat::Integer => wait.as_secs_f64().ceil().max(1.0).to_string(),
+            RetryAfterFormat::Fractional => format!("{:.3}", wait.as_secs_f64().max(0.001)),
+        }
+    }
+}

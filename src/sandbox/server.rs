@@ -1,0 +1,342 @@
+//! Serving: the shared state every route sees, the plain and TLS loopback listeners, a
+//! per-connection kill switch (so a fault can close a connection without answering),
+//! and the router that puts the token, Graph and later SharePoint/HR routes together.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::connect_info::Connected;
+use axum::routing::{get, post};
+use axum::serve::{IncomingStream, Listener};
+use axum::Router;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use super::clock::Clock;
+use super::config::SandboxConfig;
+use super::rng::Rng;
+use super::tenant::{State, Stats};
+use super::throttle::Limiter;
+use super::token::Keys;
+use super::{batch, delta, gate, login, photos, render, users};
+
+/// Ids and secrets of the simulated tenant. Debug redacts the secrets.
+pub(crate) struct Ids {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub app_object_id: String,
+    pub system_mi_client_id: String,
+    pub system_mi_object_id: String,
+    pub user_mi_client_id: String,
+    pub user_mi_object_id: String,
+    pub user_mi_resource_id: String,
+    pub identity_header: String,
+}
+
+impl std::fmt::Debug for Ids {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ids")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("identity_header", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Atomic request counters (the photo concurrency peak lives in the limiter).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub directory_reads: AtomicU64,
+    pub photo_reads: AtomicU64,
+    pub photo_writes: AtomicU64,
+    pub batch_envelopes: AtomicU64,
+    pub batch_items: AtomicU64,
+    pub throttled_429: AtomicU64,
+    pub unavailable_503: AtomicU64,
+    pub tokens_issued: AtomicU64,
+}
+
+/// What every route of one sandbox shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: SandboxConfig,
+    pub ids: Ids,
+    pub keys: Keys,
+    pub clock: Clock,
+    state: Mutex<State>,
+    pub counters: Counters,
+    pub limiter: Limiter,
+    pub fault_rng: Mutex<Rng>,
+    pub batch_rng: Mutex<Rng>,
+    pub cache: Mutex<render::Cache>,
+    /// `http://127.0.0.1:PORT`, known once the plain listener is bound.
+    pub base_url: OnceLock<String>,
+    /// The `/v1.0` router with its gate, for `$batch` to dispatch items through.
+    pub graph: OnceLock<Router>,
+    pub shutdown: watch::Sender<bool>,
+    request_seq: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(config: SandboxConfig, ids: Ids, keys: Keys, state: State) -> Self {
+        let limiter = Limiter::new(config.limits, config.users);
+        let seed = config.seed;
+        Self {
+            config,
+            ids,
+            keys,
+            clock: Clock::new(),
+            state: Mutex::new(state),
+            counters: Counters::default(),
+            limiter,
+            fault_rng: Mutex::new(Rng::new(seed, 0xFA17)),
+            batch_rng: Mutex::new(Rng::new(seed, 0xBA7C)),
+            cache: Mutex::new(render::Cache::default()),
+            base_url: OnceLock::new(),
+            graph: OnceLock::new(),
+            shutdown: watch::channel(false).0,
+            request_seq: AtomicU64::new(0),
+        }
+    }
+
+    /// The state, even after a panic elsewhere poisoned the lock.
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn graph_base(&self) -> String {
+        format!("{}/v1.0", self.base_url.get().map_or("", String::as_str))
+    }
+
+    /// A fresh request id (GUID-shaped, deterministic per sandbox).
+    pub fn request_id(&self) -> String {
+        let n = self.request_seq.fetch_add(1, Ordering::Relaxed);
+        Rng::new(self.config.seed, 0x1D00_0000 + n).guid()
+    }
+
+    pub fn stats(&self) -> Stats {
+        let c = &self.counters;
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Stats {
+            directory_reads: l(&c.directory_reads),
+            photo_reads: l(&c.photo_reads),
+            photo_writes: l(&c.photo_writes),
+            batch_envelopes: l(&c.batch_envelopes),
+            batch_items: l(&c.batch_items),
+            throttled_429: l(&c.throttled_429),
+            unavailable_503: l(&c.unavailable_503),
+            peak_photo_concurrency: self.limiter.peak(),
+            tokens_issued: l(&c.tokens_issued),
+        }
+    }
+
+    /// Resolves when [`crate::sandbox::Sandbox::shutdown`] is called.
+    pub async fn shutting_down(&self) {
+        let mut rx = self.shutdown.subscribe();
+        let _ = rx.wait_for(|v| *v).await;
+    }
+}
+
+/// The whole sandbox router: token endpoints, the managed-identity endpoint, Graph.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let graph = Router::new()
+        .route("/users", get(users::list))
+        .route("/users/delta", get(delta::delta))
+        .route("/users/{id}", get(users::get_one))
+        .route("/users/{id}/photo", get(photos::metadata))
+        .route(
+            "/users/{id}/photo/$value",
+            get(photos::read)
+                .put(photos::write)
+                .patch(photos::write)
+                .delete(photos::delete),
+        )
+        .route("/users/{id}/photos", get(photos::list))
+        .route("/users/{id}/photos/{size}", get(photos::size_metadata))
+        .route("/users/{id}/photos/{size}/$value", get(photos::size_read))
+        .route("/$batch", post(batch::batch))
+        .fallback(gate::not_found)
+        .method_not_allowed_fallback(gate::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            gate::gate,
+        ))
+        .with_state(Arc::clone(&shared));
+    let graph = Router::new().nest("/v1.0", graph);
+    let _ = shared.graph.set(graph.clone());
+    Router::new()
+        .route("/msi/token", get(login::managed_identity))
+        .route("/{tenant}/oauth2/v2.0/token", post(login::token))
+        .with_state(shared)
+        .merge(graph)
+}
+
+/// The peer address and the switch that makes the connection fail its next IO.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnInfo {
+    #[allow(dead_code)]
+    pub remote: SocketAddr,
+    pub kill: Arc<AtomicBool>,
+}
+
+impl ConnInfo {
+    fn new(remote: SocketAddr) -> Self {
+        Self {
+            remote,
+            kill: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// A stream whose reads and writes fail once its kill switch is set, so hyper closes
+/// the connection without writing the response.
+pub(crate) struct Killable<T> {
+    inner: T,
+    kill: Arc<AtomicBool>,
+}
+
+fn killed() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionReset,
+        "sandbox fault: connection dropped",
+    )
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Killable<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.kill.load(Ordering::Relaxed) {
+            return Poll::Ready(Err(killed()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Killable<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.kill.load(Ordering::Relaxed) {
+            return Poll::Ready(Err(killed()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Plain HTTP on loopback (Graph, the managed-identity endpoint).
+pub(crate) struct PlainListener(pub TcpListener);
+
+impl Listener for PlainListener {
+    type Io = Killable<TcpStream>;
+    type Addr = ConnInfo;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((tcp, remote)) => {
+                    let info = ConnInfo::new(remote);
+                    let io = Killable {
+                        inner: tcp,
+                        kill: Arc::clone(&info.kill),
+                    };
+                    return (io, info);
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr().map(ConnInfo::new)
+    }
+}
+
+/// HTTPS on loopback, for the login authority (azure_identity refuses plain http,
+/// m365-facts B§3.5).
+pub(crate) struct TlsListener {
+    pub tcp: TcpListener,
+    pub acceptor: TlsAcceptor,
+}
+
+impl Listener for TlsListener {
+    type Io = Killable<tokio_rustls::server::TlsStream<TcpStream>>;
+    type Addr = ConnInfo;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, remote)) = self.tcp.accept().await else {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            };
+            // A client that never finishes its handshake must not stall the listener.
+            let handshake = self.acceptor.accept(tcp);
+            if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), handshake).await {
+                let info = ConnInfo::new(remote);
+                let io = Killable {
+                    inner: tls,
+                    kill: Arc::clone(&info.kill),
+                };
+                return (io, info);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.tcp.local_addr().map(ConnInfo::new)
+    }
+}
+
+impl Connected<IncomingStream<'_, PlainListener>> for ConnInfo {
+    fn connect_info(stream: IncomingStream<'_, PlainListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for ConnInfo {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1/localhost: (acceptor, certificate PEM).
+pub(crate) fn tls_acceptor() -> Result<(TlsAcceptor, String), String> {
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio_rustls::rustls::{crypto::aws_lc_rs, ServerConfig};
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .map_err(|e| e.to_string())?;
+    let pem = certified.cert.pem();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let mut config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .map_err(|e| e.to_string())?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((TlsAcceptor::from(Arc::new(config)), pem))
+}

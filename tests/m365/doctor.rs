@@ -1,0 +1,88 @@
+//! `doctor` against the sandbox: all green with a proper setup; each broken step named
+//! with its fix.
+
+use photo_sync::config::Env;
+use photo_sync::doctor::{self, Outcome};
+use photo_sync::sandbox::{Sandbox, SandboxConfig};
+
+fn outcome(checks: &[doctor::Check], name: &str) -> Outcome {
+    checks
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| c.outcome)
+        .unwrap_or_else(|| panic!("no check {name:?}"))
+}
+
+/// A complete setup passes every check that applies; exit code 0.
+#[tokio::test]
+async fn a_good_setup_passes() {
+    let sb = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let (env, options) = sb.endpoints().client_env("secret").unwrap();
+    let checks = doctor::run(&env, options).await;
+    for c in &checks {
+        assert_ne!(c.outcome, Outcome::Fail, "{c}");
+    }
+    for name in [
+        "configuration",
+        "token for Graph",
+        "app roles",
+        "Graph reachable, users readable",
+        "photos readable",
+    ] {
+        assert_eq!(outcome(&checks, name), Outcome::Pass, "{name}");
+    }
+    assert_eq!(doctor::exit_code(&checks), 0);
+}
+
+/// Without the photo write permission the roles check fails and names the permission to
+/// grant; reading photos still works (User.Read.All reads them, m365-facts A§1.4).
+#[tokio::test]
+async fn a_missing_permission_is_named() {
+    let sb = Sandbox::start(SandboxConfig {
+        granted_roles: vec!["User.Read.All".into()],
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let (env, options) = sb.endpoints().client_env("secret").unwrap();
+    let checks = doctor::run(&env, options).await;
+    let roles = checks.iter().find(|c| c.name == "app roles").unwrap();
+    assert_eq!(roles.outcome, Outcome::Fail);
+    assert!(
+        roles
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("ProfilePhoto.ReadWrite.All"),
+        "{roles}"
+    );
+    assert_eq!(outcome(&checks, "photos readable"), Outcome::Pass);
+    assert_eq!(doctor::exit_code(&checks), 1);
+}
+
+/// Nothing configured: the first check fails and says which key to set.
+#[tokio::test]
+async fn no_configuration_says_what_to_set() {
+    let checks = doctor::run(&Env::default(), Default::default()).await;
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].outcome, Outcome::Fail);
+    assert!(
+        checks[0].detail.contains("PHOTOSYNC_CREDENTIAL"),
+        "{}",
+        checks[0]
+    );
+}
+
+/// A wrong secret fails at the token step with Entra's code.
+#[tokio::test]
+async fn a_wrong_secret_stops_at_the_token() {
+    let sb = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let (env, options) = sb.endpoints().client_env("secret").unwrap();
+    let checks = doctor::run(&env.with("AZURE_CLIENT_SECRET", "nope"), options).await;
+    let last = checks.last().unwrap();
+    assert_eq!(
+        (last.name, last.outcome),
+        ("token for Graph", Outcome::Fail)
+    );
+    assert!(last.detail.contains("AADSTS7000215"), "{last}");
+}
