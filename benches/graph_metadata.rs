@@ -1,6 +1,8 @@
 //! Benchmark (not a test): check the photo metadata of every user of a large sandbox
-//! tenant the way the nightly reconcile does — list users, then `$batch` photo metadata —
-//! with 20 ms simulated latency. The sandbox runs in its own process (`photo-sync
+//! tenant the way the nightly reconcile does on an unchanged tenant — the saved delta link
+//! (nothing changed) then `$batch` photo metadata for every known user — with 20 ms
+//! simulated latency. The first full delta round, which learns the users, is timed
+//! separately. The sandbox runs in its own process (`photo-sync
 //! sandbox`), so the CPU time and peak memory printed are the client's alone.
 //!
 //! `cargo bench --bench graph_metadata` (env `USERS`, default 100000; `LATENCY_MS`, 20;
@@ -104,18 +106,28 @@ fn main() {
         let http = RestClient::default_http(parallel).unwrap();
         let rest = Arc::new(RestClient::new(http, creds, settings.retry, parallel, 4));
         let graph = GraphClient::new(&settings, Arc::clone(&rest));
-        let started = Instant::now();
+        // Setup: the first full delta round learns every user (and the delta link).
+        let setup_started = Instant::now();
         let mut ids = Vec::with_capacity(users as usize);
-        let mut next: Option<String> = None;
-        loop {
-            let page = graph.users_page(next.as_deref(), 999).await.unwrap();
-            ids.extend(page.value.into_iter().map(|u| u.id));
-            match page.next_link {
-                Some(n) => next = Some(n),
-                None => break,
-            }
-        }
-        let listed = started.elapsed();
+        let round = graph
+            .users_delta(None, |page| {
+                ids.extend(page.users.into_iter().map(|u| u.id))
+            })
+            .await
+            .unwrap();
+        let listed = setup_started.elapsed();
+        let setup_requests = rest.counters.requests.load(Ordering::Relaxed);
+
+        // The nightly check: delta from the saved link, then every user's photo metadata.
+        let started = Instant::now();
+        let mut changed = 0;
+        graph
+            .users_delta(Some(&round.delta_link), |page| {
+                changed += page.users.len() + page.removed.len()
+            })
+            .await
+            .unwrap();
+        assert_eq!(changed, 0, "the tenant changed during the benchmark");
         let states = graph.photo_meta_many(&ids, parallel).await;
         let total = started.elapsed();
         let present = states
@@ -123,9 +135,13 @@ fn main() {
             .filter(|s| matches!(s, Ok(PhotoState::Present(_))))
             .count();
         let failed = states.iter().filter(|s| s.is_err()).count();
-        (ids.len(), listed, total, present, failed, rest)
+        drop(states);
+        rest.counters
+            .requests
+            .fetch_sub(setup_requests, Ordering::Relaxed);
+        (ids.len(), listed, total, present, failed, rest, setup_requests)
     });
-    let (n, listed, total, present, failed, rest) = result;
+    let (n, listed, total, present, failed, rest, setup_requests) = result;
     let (cpu1, peak_mib) = usage();
     let requests = rest.counters.requests.load(Ordering::Relaxed);
     let throttled = rest.counters.throttled.load(Ordering::Relaxed);
@@ -134,8 +150,8 @@ fn main() {
     let _ = child.wait();
     let cpu_ms_per_request = (cpu1 - cpu0) * 1e3 / requests.max(1) as f64;
     let out = serde_json::json!({
-        "users": n, "latency_ms": latency, "parallel": parallel,
-        "listing_s": listed.as_secs_f64(), "total_s": total.as_secs_f64(),
+        "users": n, "latency_ms": latency, "parallel": parallel, "setup_requests": setup_requests,
+        "setup_full_delta_s": listed.as_secs_f64(), "nightly_check_s": total.as_secs_f64(),
         "requests": requests, "users_per_request": n as f64 / requests.max(1) as f64,
         "throttled_429": throttled, "retries": retries,
         "with_photo": present, "failed": failed,

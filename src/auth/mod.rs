@@ -29,6 +29,10 @@ use crate::config::{CredentialChoice, M365Settings, Secret};
 /// Refresh a cached token when less than this is left (as azure_identity does).
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
+/// The longest a token request may take, all of the credential's own retries included: a
+/// token endpoint that hangs must not hang photo-sync.
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A bearer token for one resource.
 #[derive(Clone)]
 pub struct Token {
@@ -219,10 +223,13 @@ impl TokenSource for Credentials {
             return Ok(t);
         }
         let scope = format!("{}/.default", resource.trim_end_matches('/'));
-        let got = self
-            .credential
-            .get_token(&[scope.as_str()], None)
+        let got = tokio::time::timeout(TOKEN_TIMEOUT, self.credential.get_token(&[scope.as_str()], None))
             .await
+            .map_err(|_| AuthError::Unreachable {
+                resource: resource.to_owned(),
+                detail: format!("no token within {} s", TOKEN_TIMEOUT.as_secs()),
+                hint: "the token endpoint did not answer: check IDENTITY_ENDPOINT or AZURE_AUTHORITY_HOST and outbound network",
+            })?
             .map_err(|e| AuthError::from_azure(&e, resource))?;
         self.fetched.fetch_add(1, Ordering::Relaxed);
         let left = (got.expires_on - time::OffsetDateTime::now_utc())

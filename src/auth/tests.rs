@@ -83,3 +83,31 @@ fn tokens_never_show_in_debug() {
     let s = StaticToken(Secret::new("eyJ0eXAiOi.c2VjcmV0.sig"));
     assert!(!format!("{s:?}").contains("c2VjcmV0"), "{s:?}");
 }
+
+/// Never answers.
+#[derive(Debug)]
+struct Hanging;
+
+#[async_trait::async_trait]
+impl TokenCredential for Hanging {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_token_endpoint_becomes_a_retryable_error_after_the_timeout() {
+    let creds = Credentials::with_credential("fake", Arc::new(Hanging));
+    let started = tokio::time::Instant::now();
+    let e = creds
+        .token("https://graph.microsoft.com")
+        .await
+        .unwrap_err();
+    assert_eq!(started.elapsed(), TOKEN_TIMEOUT);
+    assert!(e.is_retryable(), "{e}");
+    assert!(e.to_string().contains("did not answer"), "{e}");
+}

@@ -73,13 +73,29 @@ impl GraphClient {
         items: &[BatchItem],
         parallel: usize,
     ) -> Vec<Result<BatchReply, M365Error>> {
-        let chunks: Vec<&[BatchItem]> = items.chunks(MAX_BATCH).collect();
-        let done: Vec<Vec<Result<BatchReply, M365Error>>> = stream::iter(chunks)
-            .map(|chunk| self.batch_chunk(chunk))
-            .buffered(parallel.max(1))
-            .collect()
-            .await;
-        done.into_iter().flatten().collect()
+        self.batch_map(items, parallel, |r| r).await
+    }
+
+    /// [`GraphClient::batch`], turning each answer into a `T` as soon as its batch is
+    /// back, so a 100,000-item run never holds 100,000 raw answers.
+    pub async fn batch_map<T>(
+        &self,
+        items: &[BatchItem],
+        parallel: usize,
+        map: impl Fn(Result<BatchReply, M365Error>) -> T,
+    ) -> Vec<T> {
+        let map = &map;
+        let mut out = Vec::with_capacity(items.len());
+        let mut done = stream::iter(items.chunks(MAX_BATCH))
+            .map(|chunk| async move {
+                let replies = self.batch_chunk(chunk).await;
+                replies.into_iter().map(map).collect::<Vec<T>>()
+            })
+            .buffered(parallel.max(1));
+        while let Some(chunk) = done.next().await {
+            out.extend(chunk);
+        }
+        out
     }
 
     /// One chunk of ≤ 20, with per-item retries.
@@ -218,25 +234,22 @@ impl GraphClient {
                 url: format!("/users/{}/photo", super::odata::path_segment(id)),
             })
             .collect();
-        self.batch(&items, parallel)
-            .await
-            .into_iter()
-            .map(|r| {
-                let reply = r?;
-                if (200..300).contains(&reply.status) {
-                    let raw = serde_json::to_vec(&reply.body)
-                        .map_err(|e| M365Error::Refused(e.to_string()))?;
-                    return meta_from_json(&raw);
-                }
-                let raw = serde_json::to_vec(&reply.body).unwrap_or_default();
-                let request_id = reply.headers.get("request-id").cloned();
-                let e = M365Error::from_body("Graph", reply.status, &raw, request_id, None);
-                if is_no_photo(&e) {
-                    Ok(PhotoState::Absent)
-                } else {
-                    Err(e)
-                }
-            })
-            .collect()
+        self.batch_map(&items, parallel, |r| {
+            let reply = r?;
+            if (200..300).contains(&reply.status) {
+                let raw = serde_json::to_vec(&reply.body)
+                    .map_err(|e| M365Error::Refused(e.to_string()))?;
+                return meta_from_json(&raw);
+            }
+            let raw = serde_json::to_vec(&reply.body).unwrap_or_default();
+            let request_id = reply.headers.get("request-id").cloned();
+            let e = M365Error::from_body("Graph", reply.status, &raw, request_id, None);
+            if is_no_photo(&e) {
+                Ok(PhotoState::Absent)
+            } else {
+                Err(e)
+            }
+        })
+        .await
     }
 }

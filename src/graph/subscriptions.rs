@@ -83,11 +83,16 @@ impl GraphClient {
         &self,
         s: &NewSubscription,
     ) -> Result<Subscription, M365Error> {
-        let https = |u: &str| u.starts_with("https://");
-        if !https(&s.notification_url) || !s.lifecycle_notification_url.as_deref().is_none_or(https)
-        {
+        // B§1.1: Graph accepts only https; plain http is let through for loopback alone
+        // (the sandbox tenant, local development), which Graph itself could never call.
+        let ok = |u: &str| {
+            u.starts_with("https://")
+                || u.starts_with("http://127.0.0.1:")
+                || u.starts_with("http://localhost:")
+        };
+        if !ok(&s.notification_url) || !s.lifecycle_notification_url.as_deref().is_none_or(ok) {
             return Err(M365Error::Refused(
-                "notification URLs must be https (B§1.1)".into(),
+                "notification URLs must be https (m365-facts B§1.1)".into(),
             ));
         }
         if s.client_state.expose().chars().count() > 128 {
