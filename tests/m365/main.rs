@@ -6,6 +6,8 @@
 
 mod against_sandbox; // the Graph client against the sandbox tenant
 mod canned;
+mod cli; // photo-sync sandbox / doctor as commands
+mod credentials; // workload identity, secret, authority rules
 mod doctor; // photo-sync doctor against the sandbox // narrow protocol cases: retry, timeouts, foreign bodies, link safety
 mod helpers;
 mod secrets; // no secret or token in errors, logs or Debug
