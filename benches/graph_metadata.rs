@@ -98,7 +98,6 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (cpu0, _) = usage();
     let result = rt.block_on(async {
         let settings = M365Settings::from_env(&env).unwrap();
         let creds: Arc<dyn TokenSource> =
@@ -119,6 +118,7 @@ fn main() {
         let setup_requests = rest.counters.requests.load(Ordering::Relaxed);
 
         // The nightly check: delta from the saved link, then every user's photo metadata.
+        let (cpu0, _) = usage();
         let started = Instant::now();
         let mut changed = 0;
         graph
@@ -139,9 +139,18 @@ fn main() {
         rest.counters
             .requests
             .fetch_sub(setup_requests, Ordering::Relaxed);
-        (ids.len(), listed, total, present, failed, rest, setup_requests)
+        (
+            ids.len(),
+            listed,
+            total,
+            present,
+            failed,
+            rest,
+            setup_requests,
+            cpu0,
+        )
     });
-    let (n, listed, total, present, failed, rest, setup_requests) = result;
+    let (n, listed, total, present, failed, rest, setup_requests, cpu0) = result;
     let (cpu1, peak_mib) = usage();
     let requests = rest.counters.requests.load(Ordering::Relaxed);
     let throttled = rest.counters.throttled.load(Ordering::Relaxed);
@@ -156,6 +165,7 @@ fn main() {
         "throttled_429": throttled, "retries": retries,
         "with_photo": present, "failed": failed,
         "client_cpu_s": cpu1 - cpu0, "client_cpu_ms_per_request": cpu_ms_per_request,
+        "client_cpu_ms_per_user": (cpu1 - cpu0) * 1e3 / n.max(1) as f64,
         "client_peak_rss_mib": peak_mib,
     });
     println!("{}", serde_json::to_string_pretty(&out).unwrap());

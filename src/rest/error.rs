@@ -14,7 +14,7 @@ pub enum M365Error {
     #[error(transparent)]
     Auth(#[from] AuthError),
     /// The service answered with an error status.
-    #[error("{service} answered {status} {code}: {message}{rid}", rid = .request_id.as_deref().map(|r| format!(" (request-id {r})")).unwrap_or_default())]
+    #[error("{service} answered {status} {code}: {message}{rid}{hint}", hint = hint(*.status, .code, .message).map(|h| format!(" — {h}")).unwrap_or_default(), rid = .request_id.as_deref().map(|r| format!(" (request-id {r})")).unwrap_or_default())]
     Status {
         /// `Graph` or `SharePoint`.
         service: &'static str,
@@ -121,6 +121,30 @@ impl M365Error {
             retry_after,
         }
     }
+}
+
+/// What an admin should check for a refusal, when the answer makes it clear.
+fn hint(status: u16, code: &str, message: &str) -> Option<&'static str> {
+    let m = message.to_ascii_lowercase();
+    Some(match (status, code) {
+        (401, _) if m.contains("audience") => {
+            "the token is for another audience: check PHOTOSYNC_CLOUD and PHOTOSYNC_GRAPH_URL belong to the same cloud"
+        }
+        (401, _) if m.contains("app only token") || m.contains("unsupported app only") => {
+            "SharePoint refuses app-only tokens from a client secret: use a certificate or a managed identity"
+        }
+        (401, "InvalidAuthenticationToken") => "the token was refused: check the tenant and the credential",
+        (403, "Authorization_RequestDenied") => {
+            "missing application permission: grant User.Read.All (reads) and admin consent"
+        }
+        (403, "ErrorAccessDenied") | (403, "AccessDenied") => {
+            "missing application permission: grant ProfilePhoto.ReadWrite.All and admin consent"
+        }
+        (403, c) if c.contains("UnauthorizedAccess") => {
+            "missing SharePoint permission: grant Sites.FullControl.All (application) and admin consent"
+        }
+        _ => return None,
+    })
 }
 
 /// Code and message from Graph's or SharePoint's error JSON (`message` is a string in

@@ -86,6 +86,17 @@ async fn foreign_and_broken_bodies_are_typed_errors() {
                     )
                         .into_response(),
                     "truncated" => (StatusCode::OK, [("content-type", "application/json")], r#"{"id":"x","userPrinc"#).into_response(),
+                    "html200" => (StatusCode::OK, [("content-type", "text/html")], "<html><body>Sign in to continue</body></html>").into_response(),
+                    "denied" => (
+                        StatusCode::FORBIDDEN,
+                        r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#,
+                    )
+                        .into_response(),
+                    "huge" => (
+                        StatusCode::OK,
+                        r#"{"id":"x","userPrincipalName":"a@b","employeeId":"E1","accountEnabled":true,"extra":123456789012345678901234567890}"#,
+                    )
+                        .into_response(),
                     _ => (StatusCode::OK, [("content-type", "application/json")], r#"[1,2,3]"#).into_response(),
                 }
             }),
@@ -102,6 +113,20 @@ async fn foreign_and_broken_bodies_are_typed_errors() {
         .await
         .unwrap_err();
     assert!(matches!(e, M365Error::Decode { .. }), "{e}");
+    let e = graph
+        .user(&UserKey::Id("html200".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, M365Error::Decode { .. }), "{e}");
+    let e = graph.user(&UserKey::Id("denied".into())).await.unwrap_err();
+    assert!(e.to_string().contains("grant User.Read.All"), "{e}");
+    // Numbers beyond 2^53 (and beyond u64) in fields we do not read change nothing.
+    let u = graph
+        .user(&UserKey::Id("huge".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.employee_id.as_deref(), Some("E1"));
     let e = graph.user(&UserKey::Id("array".into())).await.unwrap_err();
     assert!(matches!(e, M365Error::Decode { .. }), "{e}");
     assert!(!e.to_string().contains("test-token-value"));
