@@ -359,3 +359,6 @@ fn with_attempts(e: M365Error, n: u32) -> M365Error {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests;
