@@ -44,7 +44,10 @@ async fn backoff_grows_between_attempts_and_stops_at_the_attempt_cap() {
         ..RetryPolicy::default()
     };
     let rest = RestClient::new(reqwest::Client::new(), Arc::clone(&down) as _, policy, 4, 4);
-    let e = rest.execute(&call(), "https://graph.microsoft.com").await.unwrap_err();
+    let e = rest
+        .execute(&call(), "https://graph.microsoft.com")
+        .await
+        .unwrap_err();
     assert!(matches!(e, M365Error::Auth(_)), "{e}");
     let at = down.0.lock().unwrap().clone();
     assert_eq!(at.len(), 5, "one try per attempt");
@@ -52,7 +55,10 @@ async fn backoff_grows_between_attempts_and_stops_at_the_attempt_cap() {
     for (n, gap) in gaps.iter().enumerate() {
         // Full jitter: between a tenth of the base and base·2^n.
         let cap = policy.base_delay * (1 << n);
-        assert!(*gap >= policy.base_delay / 10 && *gap <= cap, "gap {n}: {gap:?} (cap {cap:?})");
+        assert!(
+            *gap >= policy.base_delay / 10 && *gap <= cap,
+            "gap {n}: {gap:?} (cap {cap:?})"
+        );
     }
     assert_eq!(rest.counters.retries.load(Ordering::Relaxed), 4);
 }

@@ -10,7 +10,8 @@ use super::{Endpoints, SandboxError};
 
 impl Endpoints {
     /// Settings and auth options for a client using `credential`: `secret` (the
-    /// registered app's client secret, over the TLS login endpoint) or
+    /// registered app's client secret, over the TLS login endpoint), `certificate` (the
+    /// registered certificate and key, written to a PEM file in the temp folder) or
     /// `managed-identity` (App Service style; `azure_identity` reads `IDENTITY_ENDPOINT`
     /// and `IDENTITY_HEADER` from the *process* environment, so the caller must also set
     /// those there before building credentials).
@@ -24,12 +25,24 @@ impl Endpoints {
             "secret" => env
                 .with("AZURE_CLIENT_ID", &self.client_id)
                 .with("AZURE_CLIENT_SECRET", &self.client_secret),
+            "certificate" => {
+                let path = std::env::temp_dir().join(format!(
+                    "photo-sync-sandbox-{}-{}.pem",
+                    std::process::id(),
+                    self.client_id
+                ));
+                std::fs::write(&path, &self.client_certificate_pem).map_err(|e| {
+                    SandboxError::Config(format!("writing {}: {e}", path.display()))
+                })?;
+                env.with("AZURE_CLIENT_ID", &self.client_id)
+                    .with("AZURE_CLIENT_CERTIFICATE_PATH", path.to_string_lossy())
+            }
             "managed-identity" => env
                 .with("IDENTITY_ENDPOINT", &self.identity_endpoint)
                 .with("IDENTITY_HEADER", &self.identity_header),
             other => {
                 return Err(SandboxError::Config(format!(
-                    "client_env supports secret and managed-identity, not {other}"
+                    "client_env supports secret, certificate and managed-identity, not {other}"
                 )))
             }
         };
@@ -38,21 +51,12 @@ impl Endpoints {
 
     /// The settings that turn the classic SharePoint target on against this sandbox.
     pub fn sharepoint_env(&self, env: Env) -> Env {
-        let tenant_name = self
-            .sharepoint_mysite_url
-            .rsplit('/')
-            .next()
-            .and_then(|s| s.strip_suffix("-my"))
-            .unwrap_or("contoso");
         env.with(
             "PHOTOSYNC_SHAREPOINT_MYSITE_URL",
             &self.sharepoint_mysite_url,
         )
         .with("PHOTOSYNC_SHAREPOINT_ADMIN_URL", &self.sharepoint_admin_url)
-        .with(
-            "PHOTOSYNC_SHAREPOINT_RESOURCE",
-            format!("https://{tenant_name}.sharepoint.com"),
-        )
+        .with("PHOTOSYNC_SHAREPOINT_RESOURCE", &self.sharepoint_resource)
     }
 
     /// An HTTP client that trusts the sandbox's login certificate.

@@ -27,6 +27,11 @@ pub struct SandboxConfig {
     pub granted_roles: Vec<String>,
     /// Accept `http://` notification URLs (real Graph demands https, m365-facts B§1.1).
     pub allow_http_notification_url: bool,
+    /// SharePoint app roles put into tokens whose audience is a SharePoint host
+    /// (m365-facts A§4.4: `Sites.FullControl.All`).
+    pub granted_sharepoint_roles: Vec<String>,
+    /// How change and lifecycle notifications are delivered (m365-facts B§1.2, B§1.5).
+    pub delivery: Delivery,
 }
 
 impl Default for SandboxConfig {
@@ -42,6 +47,33 @@ impl Default for SandboxConfig {
             variants: Variants::default(),
             granted_roles: vec!["User.Read.All".into(), "ProfilePhoto.ReadWrite.All".into()],
             allow_http_notification_url: false,
+            granted_sharepoint_roles: vec!["Sites.FullControl.All".into()],
+            delivery: Delivery::default(),
+        }
+    }
+}
+
+/// Notification delivery timings. Real Graph retries for up to 4 hours (m365-facts
+/// B§1.5); the sandbox keeps it to a few tries so tests end quickly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Delivery {
+    /// Per-POST deadline for notifications (B§1.5: Graph's client times out at 3 s).
+    pub timeout: Duration,
+    /// Deadline for the validation handshake answer (B§1.2: 10 s).
+    pub validation_timeout: Duration,
+    /// Tries per notification, the first included.
+    pub attempts: u32,
+    /// Wait before the first retry; doubles after each failure.
+    pub first_retry: Duration,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(3),
+            validation_timeout: Duration::from_secs(10),
+            attempts: 4,
+            first_retry: Duration::from_secs(1),
         }
     }
 }
@@ -83,6 +115,9 @@ pub struct Limits {
     pub photo_requests_per_10min: u32,
     /// Outlook photo API: upload bytes per app+mailbox per 30 s.
     pub photo_upload_bytes_per_30s: u64,
+    /// Graph requests per second per app across all tenants (B§2.3 global cap); every
+    /// `$batch` item counts, the envelope does not.
+    pub app_requests_per_second: u32,
 }
 
 impl Default for Limits {
@@ -95,6 +130,7 @@ impl Default for Limits {
             photo_concurrency: 4,
             photo_requests_per_10min: 10_000,
             photo_upload_bytes_per_30s: 15 * 1024 * 1024,
+            app_requests_per_second: 2_000,
         }
     }
 }
@@ -113,6 +149,48 @@ pub struct Variants {
     pub photo_delete: PhotoDelete,
     /// How `Retry-After` is written (m365-facts B§2.3: "seconds, possibly fractional").
     pub retry_after: RetryAfterFormat,
+    /// Send every change notification twice (m365-facts B§1.5: duplicates are expected).
+    pub duplicate_notifications: bool,
+    /// The shape of lifecycle notifications (m365-facts B§1.4: docs and the field differ).
+    pub lifecycle_shape: LifecycleShape,
+    /// Whether the handshake answer must be `text/plain` (B§1.2 says to reply with it;
+    /// whether Graph checks is UNCONFIRMED).
+    pub validation_content_type: ValidationContentType,
+    /// The status SharePoint answers `SetSingleValueProfileProperty` with for an unknown
+    /// account (the message is known, the status is UNCONFIRMED).
+    pub unknown_profile: UnknownProfile,
+}
+
+/// Lifecycle notification fields (m365-facts B§1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LifecycleShape {
+    /// `subscriptionId, subscriptionExpirationDateTime, tenantId, clientState,
+    /// lifecycleEvent` (change-notifications-lifecycle-events.md).
+    #[default]
+    Documented,
+    /// As seen in the field (docs-contrib#84): `organizationId` instead of `tenantId`,
+    /// `resource: ""`, `sequence: null`, `resourceData`, `encryptedContent: null`.
+    Observed,
+}
+
+/// Whether the validation answer's Content-Type is checked (m365-facts B§1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValidationContentType {
+    /// Only status 200 and the exact token body count.
+    #[default]
+    Ignored,
+    /// A non-`text/plain` answer fails validation too.
+    Required,
+}
+
+/// SharePoint's answer for a profile property of an unknown account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownProfile {
+    /// 500 with `UserNotFoundException` (server exceptions surface as 500 in REST).
+    #[default]
+    ServerError500,
+    /// 400 with the same body.
+    BadRequest400,
 }
 
 /// A user without a photo (m365-facts A§1.3).

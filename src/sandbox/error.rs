@@ -30,6 +30,12 @@ pub enum SandboxError {
     /// No subscription with that id.
     #[error("no subscription {0:?}")]
     NoSuchSubscription(String),
+    /// A POST the sandbox made (an HR event) got no answer.
+    #[error("sandbox delivery failed: {0}")]
+    Delivery(String),
+    /// The subscription has no lifecycleNotificationUrl.
+    #[error("subscription {0:?} has no lifecycleNotificationUrl")]
+    NoLifecycleUrl(String),
 }
 
 /// Graph's error: status, `error.code`, `error.message` and extra headers.

@@ -162,6 +162,11 @@ async fn admit(
     let now = shared.clock.instant();
     let mut guard = None;
     let mut units = None;
+    if enforce && *class != Class::Batch {
+        if let Err((exceeded, wait)) = shared.limiter.app(&app, now) {
+            return Err(throttled(shared, exceeded, wait, &app).into_response());
+        }
+    }
     let refused = match class {
         Class::DirectoryRead(cost) => {
             units = Some(*cost);
@@ -279,6 +284,11 @@ fn throttled(
              Retry-After header."
                 .to_string(),
             format!("Tenant_Application/ReadWrite/{tenant}/{app}"),
+        ),
+        Exceeded::AppRequestRate => (
+            "TooManyRequests",
+            "Too many requests. Please retry after the time in the Retry-After header.".to_string(),
+            format!("Application/ReadWrite/{app}"),
         ),
         other => (
             "ApplicationThrottled",

@@ -14,10 +14,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::json;
 
+use super::certs;
 use super::rng::Rng;
 use super::server::Shared;
 use super::token::{
-    peek_claims, Claims, TokenFault, FEDERATED_AUDIENCE, FEDERATED_ISSUER, TOKEN_LIFETIME_SECS,
+    peek_claims, peek_header, Claims, TokenFault, FEDERATED_AUDIENCE, FEDERATED_ISSUER,
+    TOKEN_LIFETIME_SECS,
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -92,7 +94,12 @@ fn mint(shared: &Shared, resource: &str, appid: &str, oid: &str, acr: &str) -> (
         appid: appid.to_string(),
         oid: oid.to_string(),
         sub: oid.to_string(),
-        roles: shared.config.granted_roles.clone(),
+        // A§4.4: SharePoint tokens carry the SharePoint app roles, Graph tokens Graph's.
+        roles: if resource.contains(".sharepoint.com") {
+            shared.config.granted_sharepoint_roles.clone()
+        } else {
+            shared.config.granted_roles.clone()
+        },
         appidacr: acr.to_string(),
         idtyp: "app".into(),
         ver: "1.0".into(),
@@ -220,7 +227,7 @@ fn issue(
         if get("client_assertion_type") != Some(JWT_BEARER) {
             return Err(missing("client_assertion_type"));
         }
-        check_assertion(shared, assertion, &unauthorized)?;
+        check_assertion(shared, tenant, &client_id, assertion, &unauthorized)?;
         "2"
     } else {
         return Err(unauthorized(
@@ -244,13 +251,30 @@ fn issue(
     }))
 }
 
-/// A workload-identity assertion minted by `Tenant::federated_token` (m365-facts B§3.4).
-/// Certificate assertions are not supported yet: no certificate is ever registered.
+/// A certificate assertion (RS256 with `x5t`, m365-facts B§3.3) or a workload-identity
+/// assertion minted by `Tenant::federated_token` (B§3.4).
 fn check_assertion(
     shared: &Shared,
+    tenant: &str,
+    client_id: &str,
     assertion: &str,
     unauthorized: &dyn Fn(u32, String) -> Sts,
 ) -> Result<(), Sts> {
+    if peek_header(assertion).is_some_and(|h| h.get("x5t").is_some()) {
+        // The assertion's audience is the token URL it is sent to (or Entra's own).
+        let base = shared.tls_base_url.get().map_or("", String::as_str);
+        let urls = [
+            format!("{base}/{tenant}/oauth2/v2.0/token"),
+            format!("{base}/{}/oauth2/v2.0/token", shared.ids.tenant_id),
+            format!(
+                "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
+                shared.ids.tenant_id
+            ),
+        ];
+        let now = shared.clock.unix();
+        return certs::verify_assertion(&shared.certs(), assertion, client_id, &urls, now)
+            .map_err(|(code, message)| unauthorized(code, message));
+    }
     let peek = peek_claims(assertion)
         .ok_or_else(|| unauthorized(50027, "JWT token is invalid or malformed.".into()))?;
     if peek.get("iss").and_then(|v| v.as_str()) != Some(FEDERATED_ISSUER) {

@@ -1,6 +1,6 @@
 //! The sandbox tenant: an in-process, stateful simulation of the Microsoft 365 endpoints
-//! photo-sync uses (token, Graph; SharePoint and HR to come), served over real HTTP on
-//! loopback and faithful to `m365-facts.md`. Tests, the Graph client's tests and
+//! photo-sync uses (token, Graph, SharePoint) and of the HR system, served over real HTTP
+//! on loopback and faithful to `m365-facts.md`. Tests, the Graph client's tests and
 //! `photo-sync demo` all talk to it.
 //!
 //! # Layout
@@ -9,28 +9,42 @@
 //! - `gate`: middleware in front of every Graph route: request ids, faults, throttling,
 //!   latency, Graph's error body, counters.
 //! - `login`: the v2 client-credentials and App Service managed-identity token endpoints;
-//!   `token` mints and checks JWT-shaped tokens; `auth_check` guards Graph routes.
+//!   `token` mints and checks JWT-shaped tokens; `certs` registers certificates and checks
+//!   RS256 client assertions; `auth_check` guards Graph routes.
 //! - `users`, `odata`: `/users` with paging, `$select`, `$filter`; `delta`: `/users/delta`.
 //! - `photos`, `render`: the profile photo store; `batch`: `$batch`; `throttle`: limits.
+//! - `subscriptions`: `/subscriptions` (create with handshake, renew, reauthorize, delete);
+//!   `notify`: handshakes, change and lifecycle notifications, delivery and its record.
+//! - `sharepoint`: routing for the My Site photo folder and the admin host's profile
+//!   properties; `sp_store`: the files and properties; `sp_auth`: SharePoint's token
+//!   rules, error bodies and throttling faults.
+//! - `hr`: the HR system's photos and Standard-Webhooks-signed HR events.
 //! - `tenant`: the state and the [`Tenant`] handle; `model`: the values it hands out;
 //!   `seed`: deterministic users; `client_env`: settings that point photo-sync at it.
 
 mod auth_check;
 mod batch;
+mod certs;
 mod client_env;
 mod clock;
 pub mod config;
 mod delta;
 mod error;
 mod gate;
+mod hr;
 mod login;
 mod model;
+mod notify;
 mod odata;
 mod photos;
 mod render;
 mod rng;
 mod seed;
 mod server;
+mod sharepoint;
+mod sp_auth;
+mod sp_store;
+mod subscriptions;
 mod tenant;
 mod throttle;
 mod token;
@@ -45,10 +59,15 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    BadContentType, Faults, Limits, NoMailbox, NoPhoto, PhotoDelete, RetryAfterFormat,
-    SandboxConfig, Variants,
+    BadContentType, Delivery, Faults, LifecycleShape, Limits, NoMailbox, NoPhoto, PhotoDelete,
+    RetryAfterFormat, SandboxConfig, UnknownProfile, ValidationContentType, Variants,
 };
 pub use error::{M365Error, SandboxError};
+pub use hr::{standard_webhook_signature, HrPhotoMode};
+pub use model::{
+    DeliveryAttempt, DeliveryOutcome, HrDelivery, Notification, NotificationKind,
+    SandboxSubscription,
+};
 pub use tenant::{LoggedRequest, NewUser, SandboxUser, Stats, StoredPhoto, Tenant};
 
 use server::{ConnInfo, Ids, PlainListener, Shared, TlsListener};
@@ -74,12 +93,21 @@ pub struct Endpoints {
     pub client_secret: String,
     /// Client id of the user-assigned managed identity.
     pub managed_identity_client_id: String,
-    /// SharePoint My Site host (not served yet).
+    /// SharePoint My Site host (`{graph_url}/sp/{tenant}-my`).
     pub sharepoint_mysite_url: String,
-    /// SharePoint admin host (not served yet).
+    /// SharePoint admin host (`{graph_url}/sp/{tenant}-admin`).
     pub sharepoint_admin_url: String,
-    /// HR system (not served yet).
+    /// The audience SharePoint tokens are requested for (`https://{tenant}.sharepoint.com`).
+    pub sharepoint_resource: String,
+    /// HR system, plain http (`{graph_url}/hr`); photos at `/photos/{employeeId}.jpg`.
     pub hr_url: String,
+    /// The same HR system over the TLS listener (trust `ca_pem`).
+    pub hr_https_url: String,
+    /// The v2 token URL, the `aud` a certificate assertion must carry.
+    pub token_url: String,
+    /// PEM of a certificate registered on the app AND its PKCS#8 RSA private key, for
+    /// certificate credentials (m365-facts B§3.3). Shared by every sandbox of a process.
+    pub client_certificate_pem: String,
 }
 
 impl std::fmt::Debug for Endpoints {
@@ -98,7 +126,11 @@ impl std::fmt::Debug for Endpoints {
             )
             .field("sharepoint_mysite_url", &self.sharepoint_mysite_url)
             .field("sharepoint_admin_url", &self.sharepoint_admin_url)
+            .field("sharepoint_resource", &self.sharepoint_resource)
             .field("hr_url", &self.hr_url)
+            .field("hr_https_url", &self.hr_https_url)
+            .field("token_url", &self.token_url)
+            .field("client_certificate_pem", &"[redacted]")
             .finish_non_exhaustive()
     }
 }
@@ -144,8 +176,16 @@ impl Sandbox {
         let keys = token::Keys::generate().map_err(SandboxError::Tls)?;
         let users = seed::users(config.seed, config.users, &config.tenant_name);
         let state = tenant::State::new(users, config.variants);
+        let hr_store = hr::Store::seeded(config.seed, &state);
         let tenant_name = config.tenant_name.clone();
         let shared = Arc::new(Shared::new(config, ids, keys, state));
+        *shared.hr() = hr_store;
+        let client_certificate_pem =
+            certs::shared_client_certificate().map_err(SandboxError::Tls)?;
+        shared
+            .certs()
+            .register(&client_certificate_pem)
+            .map_err(SandboxError::Tls)?;
 
         let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         let plain = TcpListener::bind(loopback).await?;
@@ -153,6 +193,7 @@ impl Sandbox {
         let base = format!("http://{}", plain.local_addr()?);
         let authority = format!("https://{}", tls.local_addr()?);
         let _ = shared.base_url.set(base.clone());
+        let _ = shared.tls_base_url.set(authority.clone());
         let (acceptor, ca_pem) = server::tls_acceptor().map_err(SandboxError::Tls)?;
 
         let app = server::router(Arc::clone(&shared));
@@ -178,7 +219,7 @@ impl Sandbox {
             graph_url: base.clone(),
             identity_endpoint: format!("{base}/msi/token"),
             identity_header: shared.ids.identity_header.clone(),
-            authority_host: authority,
+            authority_host: authority.clone(),
             ca_pem,
             tenant_id: shared.ids.tenant_id.clone(),
             client_id: shared.ids.client_id.clone(),
@@ -186,7 +227,11 @@ impl Sandbox {
             managed_identity_client_id: shared.ids.user_mi_client_id.clone(),
             sharepoint_mysite_url: format!("{base}/sp/{tenant_name}-my"),
             sharepoint_admin_url: format!("{base}/sp/{tenant_name}-admin"),
+            sharepoint_resource: format!("https://{tenant_name}.sharepoint.com"),
             hr_url: format!("{base}/hr"),
+            hr_https_url: format!("{authority}/hr"),
+            token_url: format!("{authority}/{}/oauth2/v2.0/token", shared.ids.tenant_id),
+            client_certificate_pem,
         };
         Ok(Sandbox {
             endpoints,

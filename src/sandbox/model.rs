@@ -94,3 +94,112 @@ pub struct LoggedRequest {
     /// True for a request inside a `$batch`.
     pub in_batch: bool,
 }
+
+/// Why the sandbox POSTed to a subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum NotificationKind {
+    /// The validation handshake (m365-facts B§1.2); `body` holds the decoded token.
+    Validation,
+    /// A change notification (B§1.6).
+    Change,
+    /// A lifecycle notification (B§1.4).
+    Lifecycle,
+}
+
+/// Where a notification ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DeliveryOutcome {
+    /// Still being tried.
+    Pending,
+    /// A 2xx answered (the handshake: the right token came back).
+    Delivered,
+    /// Every try failed.
+    GaveUp,
+    /// Not sent: the subscription waits for reauthorization (B§1.4, changes are lost).
+    Paused,
+}
+
+/// One POST try.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryAttempt {
+    /// Status answered, if any.
+    pub status: Option<u16>,
+    /// `timeout` or `connection failed` when nothing was answered.
+    pub error: Option<String>,
+}
+
+/// One notification the sandbox sent (or tried to), for tests to inspect.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    /// Order of creation, from 1.
+    pub seq: u64,
+    /// What it was.
+    pub kind: NotificationKind,
+    /// The subscription it belongs to (empty for a handshake before creation).
+    pub subscription_id: String,
+    /// The URL POSTed to.
+    pub url: String,
+    /// The body sent (JSON text; for a handshake, the decoded validation token).
+    pub body: String,
+    /// Every try, in order.
+    pub attempts: Vec<DeliveryAttempt>,
+    /// Where it ended.
+    pub outcome: DeliveryOutcome,
+}
+
+impl std::fmt::Debug for Notification {
+    // The body carries the subscriber's clientState: not for logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notification")
+            .field("seq", &self.seq)
+            .field("kind", &self.kind)
+            .field("subscription_id", &self.subscription_id)
+            .field("url", &self.url)
+            .field("body_len", &self.body.len())
+            .field("attempts", &self.attempts)
+            .field("outcome", &self.outcome)
+            .finish()
+    }
+}
+
+impl Notification {
+    /// The body as JSON (Null for a handshake).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A subscription as the sandbox holds it (without its clientState).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxSubscription {
+    /// Subscription id.
+    pub id: String,
+    /// The resource as given (`/users`, `/users/{id}`).
+    pub resource: String,
+    /// The owning app (client id).
+    pub application_id: String,
+    /// `updated`, `deleted` or both, comma-separated.
+    pub change_type: String,
+    /// Where change notifications go.
+    pub notification_url: String,
+    /// Where lifecycle notifications go.
+    pub lifecycle_notification_url: Option<String>,
+    /// RFC 3339 (UTC).
+    pub expiration_date_time: String,
+    /// Waiting for reauthorization after `reauthorizationRequired` (B§1.4).
+    pub paused: bool,
+}
+
+/// What the HR webhook receiver answered (PRODUCT.md §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HrDelivery {
+    /// `webhook-id` sent.
+    pub webhook_id: String,
+    /// `webhook-timestamp` sent (Unix seconds).
+    pub timestamp: i64,
+    /// Status answered.
+    pub status: u16,
+    /// Body answered.
+    pub body: String,
+}

@@ -1,6 +1,6 @@
 //! Serving: the shared state every route sees, the plain and TLS loopback listeners, a
 //! per-connection kill switch (so a fault can close a connection without answering),
-//! and the router that puts the token, Graph and later SharePoint/HR routes together.
+//! and the router that puts the token, Graph, SharePoint and HR routes together.
 
 use std::io;
 use std::net::SocketAddr;
@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::serve::{IncomingStream, Listener};
 use axum::Router;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -19,13 +19,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use super::certs::Registry;
 use super::clock::Clock;
 use super::config::SandboxConfig;
 use super::rng::Rng;
+use super::subscriptions::Book;
 use super::tenant::{State, Stats};
 use super::throttle::Limiter;
 use super::token::Keys;
-use super::{batch, delta, gate, login, photos, render, users};
+use super::{batch, delta, gate, hr, login, photos, render, sharepoint, subscriptions, users};
 
 /// Ids and secrets of the simulated tenant. Debug redacts the secrets.
 pub(crate) struct Ids {
@@ -80,10 +82,26 @@ pub(crate) struct Shared {
     pub cache: Mutex<render::Cache>,
     /// `http://127.0.0.1:PORT`, known once the plain listener is bound.
     pub base_url: OnceLock<String>,
+    /// `https://127.0.0.1:TLSPORT`, known once the TLS listener is bound.
+    pub tls_base_url: OnceLock<String>,
     /// The `/v1.0` router with its gate, for `$batch` to dispatch items through.
     pub graph: OnceLock<Router>,
     pub shutdown: watch::Sender<bool>,
     request_seq: AtomicU64,
+    /// Subscriptions and the notification record.
+    subs: Mutex<Book>,
+    /// Counts notifications that settled (for `Tenant::wait_for_notifications`).
+    pub settled: watch::Sender<u64>,
+    /// Posts notifications and handshakes (no proxy; per-request deadlines).
+    pub notifier: reqwest::Client,
+    /// Where deliveries run (the runtime the sandbox started on).
+    pub runtime: Option<tokio::runtime::Handle>,
+    /// Certificates registered on the app (m365-facts B§3.3).
+    certs: Mutex<Registry>,
+    /// SharePoint files and profile properties.
+    sharepoint: Mutex<sharepoint::Store>,
+    /// The HR system's photos.
+    hr: Mutex<hr::Store>,
 }
 
 impl Shared {
@@ -102,10 +120,41 @@ impl Shared {
             batch_rng: Mutex::new(Rng::new(seed, 0xBA7C)),
             cache: Mutex::new(render::Cache::default()),
             base_url: OnceLock::new(),
+            tls_base_url: OnceLock::new(),
             graph: OnceLock::new(),
             shutdown: watch::channel(false).0,
             request_seq: AtomicU64::new(0),
+            subs: Mutex::new(Book::default()),
+            settled: watch::channel(0).0,
+            notifier: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap_or_default(),
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            certs: Mutex::new(Registry::default()),
+            sharepoint: Mutex::new(sharepoint::Store::default()),
+            hr: Mutex::new(hr::Store::default()),
         }
+    }
+
+    /// Subscriptions and deliveries, even after a poisoned lock.
+    pub fn subs(&self) -> MutexGuard<'_, Book> {
+        self.subs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The app's registered certificates.
+    pub fn certs(&self) -> MutexGuard<'_, Registry> {
+        self.certs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// SharePoint's files and profile properties.
+    pub fn sharepoint(&self) -> MutexGuard<'_, sharepoint::Store> {
+        self.sharepoint.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The HR system's photos.
+    pub fn hr(&self) -> MutexGuard<'_, hr::Store> {
+        self.hr.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The state, even after a panic elsewhere poisoned the lock.
@@ -146,7 +195,8 @@ impl Shared {
     }
 }
 
-/// The whole sandbox router: token endpoints, the managed-identity endpoint, Graph.
+/// The whole sandbox router: token endpoints, the managed-identity endpoint, Graph,
+/// SharePoint (`/sp/{site}/…`) and the HR system (`/hr/…`).
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let graph = Router::new()
         .route("/users", get(users::list))
@@ -164,6 +214,20 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/users/{id}/photos/{size}", get(photos::size_metadata))
         .route("/users/{id}/photos/{size}/$value", get(photos::size_read))
         .route("/$batch", post(batch::batch))
+        .route(
+            "/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            "/subscriptions/{id}",
+            get(subscriptions::get_one)
+                .patch(subscriptions::renew)
+                .delete(subscriptions::delete),
+        )
+        .route(
+            "/subscriptions/{id}/reauthorize",
+            post(subscriptions::reauthorize),
+        )
         .fallback(gate::not_found)
         .method_not_allowed_fallback(gate::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -176,6 +240,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/msi/token", get(login::managed_identity))
         .route("/{tenant}/oauth2/v2.0/token", post(login::token))
+        .route("/sp/{site}/{*rest}", any(sharepoint::dispatch))
+        .route("/hr/photos/{file}", get(hr::photo))
         .with_state(shared)
         .merge(graph)
 }

@@ -1,6 +1,6 @@
 //! The tenant's state (users, photos, the change log behind delta) and [`Tenant`], the
 //! cheap handle tests and the demo use to inspect and change it "as an admin would
-//! elsewhere". Every mutation goes through here so delta sees it.
+//! elsewhere". Every mutation goes through here so delta and change notifications see it.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, MutexGuard};
@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::config::Variants;
 use super::error::SandboxError;
 pub use super::model::{LoggedRequest, NewUser, SandboxUser, Stats, StoredPhoto};
+use super::notify;
 use super::render;
 use super::server::Shared;
 use super::token::{ExternalClaims, FEDERATED_AUDIENCE, FEDERATED_ISSUER};
@@ -230,6 +231,8 @@ impl Tenant {
             },
         );
         s.record(&user.id, ChangeKind::Updated, Vec::new());
+        drop(s);
+        notify::user_changed(&self.shared, &user.id, ChangeKind::Updated);
         Ok(user)
     }
 
@@ -266,6 +269,8 @@ impl Tenant {
         }
         if !props.is_empty() {
             s.record(&id, ChangeKind::Updated, props);
+            drop(s);
+            notify::user_changed(&self.shared, &id, ChangeKind::Updated);
         }
         Ok(after)
     }
@@ -281,6 +286,8 @@ impl Tenant {
             s.deleted.insert(id.clone(), r);
         }
         s.record(&id, ChangeKind::SoftDeleted, Vec::new());
+        drop(s);
+        notify::user_changed(&self.shared, &id, ChangeKind::SoftDeleted);
         Ok(())
     }
 
@@ -296,6 +303,8 @@ impl Tenant {
             return Err(SandboxError::NoSuchUser(id));
         }
         s.record(&id, ChangeKind::Deleted, Vec::new());
+        drop(s);
+        notify::user_changed(&self.shared, &id, ChangeKind::Deleted);
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! Service limits (m365-facts B§2.3): the identity resource-unit and write buckets per
 //! app+tenant, and the Outlook photo limits per app+mailbox (4 concurrent, 10,000
-//! requests per 10 minutes, 15 MB uploaded per 30 s). Buckets refill continuously, so a
-//! throttled caller learns exactly how long to wait.
+//! requests per 10 minutes, 15 MB uploaded per 30 s), and the global 2,000 requests/s
+//! per app. Buckets refill continuously, so a throttled caller learns exactly how long
+//! to wait.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,6 +53,7 @@ pub(crate) enum Exceeded {
     MailboxConcurrency,
     MailboxRequests,
     MailboxUploadBytes,
+    AppRequestRate,
 }
 
 impl Exceeded {
@@ -62,12 +64,14 @@ impl Exceeded {
             Exceeded::MailboxConcurrency => "MailboxConcurrency",
             Exceeded::MailboxRequests => "MailboxRequestRate",
             Exceeded::MailboxUploadBytes => "MailboxUploadBytes",
+            Exceeded::AppRequestRate => "ApplicationRequestRate",
         }
     }
 }
 
 #[derive(Debug, Default)]
 struct Buckets {
+    app_requests: HashMap<String, Bucket>,
     resource_units: HashMap<String, Bucket>,
     writes: HashMap<String, Bucket>,
     photo_requests: HashMap<(String, String), Bucket>,
@@ -118,6 +122,18 @@ impl Limiter {
 
     pub fn peak(&self) -> u32 {
         self.buckets.lock().map(|b| b.peak).unwrap_or(0)
+    }
+
+    /// Charge one request against the app's global rate (B§2.3: 2,000/s per app; the
+    /// bucket holds one second's worth).
+    pub fn app(&self, app: &str, now: Instant) -> Result<(), (Exceeded, Duration)> {
+        let mut b = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let cap = f64::from(self.limits.app_requests_per_second.max(1));
+        b.app_requests
+            .entry(app.to_string())
+            .or_insert_with(|| Bucket::new(cap, Duration::from_secs(1), now))
+            .take(1.0, now)
+            .map_err(|w| (Exceeded::AppRequestRate, w))
     }
 
     /// Charge an identity request `cost` resource units (plus a write for writes).

@@ -145,6 +145,12 @@ pub(crate) fn peek_claims(token: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
+/// Decode a JWT's header without checking anything.
+pub(crate) fn peek_header(token: &str) -> Option<serde_json::Value> {
+    let header = token.split('.').next()?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,3 +86,31 @@ async fn a_wrong_secret_stops_at_the_token() {
     );
     assert!(last.detail.contains("AADSTS7000215"), "{last}");
 }
+
+/// With the SharePoint target on: a certificate credential passes every check; a client
+/// secret is named as the reason SharePoint will refuse.
+#[tokio::test]
+async fn sharepoint_checks_follow_the_credential() {
+    let sb = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let ep = sb.endpoints();
+    let (env, options) = ep.client_env("certificate").unwrap();
+    let checks = doctor::run(&ep.sharepoint_env(env), options).await;
+    for c in &checks {
+        assert_ne!(c.outcome, Outcome::Fail, "{c}");
+    }
+    assert_eq!(outcome(&checks, "token for SharePoint"), Outcome::Pass);
+    assert_eq!(outcome(&checks, "SharePoint photo library"), Outcome::Pass);
+
+    let (env, options) = ep.client_env("secret").unwrap();
+    let checks = doctor::run(&ep.sharepoint_env(env), options).await;
+    assert_eq!(outcome(&checks, "SharePoint credential"), Outcome::Fail);
+    let lib = checks
+        .iter()
+        .find(|c| c.name == "SharePoint photo library")
+        .unwrap();
+    assert_eq!(lib.outcome, Outcome::Fail);
+    assert!(
+        lib.detail.contains("certificate") || lib.detail.contains("app only"),
+        "{lib}"
+    );
+}

@@ -10,4 +10,6 @@ mod cli; // photo-sync sandbox / doctor as commands
 mod credentials; // workload identity, secret, authority rules
 mod doctor; // photo-sync doctor against the sandbox // narrow protocol cases: retry, timeouts, foreign bodies, link safety
 mod helpers;
-mod secrets; // no secret or token in errors, logs or Debug
+mod secrets;
+mod sharepoint; // thumbnails and profile properties with a certificate
+mod subscriptions; // create/list/renew/reauthorize/delete and a real notification // no secret or token in errors, logs or Debug

@@ -69,15 +69,26 @@ async fn create_list_renew_reauthorize_delete() {
     let sub = graph.create_subscription(&new_sub(&url)).await.unwrap();
     assert_eq!(sub.change_type, "updated,deleted");
     let listed = graph.list_subscriptions().await.unwrap();
-    assert_eq!(listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [sub.id.as_str()]);
+    assert_eq!(
+        listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        [sub.id.as_str()]
+    );
 
-    let renewed = graph.renew_subscription(&sub.id, 60 * 24 * 20).await.unwrap();
-    assert!(renewed.expiration_date_time > sub.expiration_date_time, "{renewed:?}");
+    let renewed = graph
+        .renew_subscription(&sub.id, 60 * 24 * 20)
+        .await
+        .unwrap();
+    assert!(
+        renewed.expiration_date_time > sub.expiration_date_time,
+        "{renewed:?}"
+    );
     graph.reauthorize_subscription(&sub.id).await.unwrap();
 
     // A user change reaches the receiver in Graph's payload shape (B§1.6).
     let user = sb.tenant().users()[0].clone();
-    sb.tenant().update_user(&user.id, |u| u.display_name = "Changed".into()).unwrap();
+    sb.tenant()
+        .update_user(&user.id, |u| u.display_name = "Changed".into())
+        .unwrap();
     let mut body = None;
     for _ in 0..100 {
         if let Some(b) = seen.0.lock().unwrap().first().cloned() {
@@ -86,12 +97,15 @@ async fn create_list_renew_reauthorize_delete() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let v: serde_json::Value = serde_json::from_str(&body.expect("no notification arrived")).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&body.expect("no notification arrived")).unwrap();
     let n = &v["value"][0];
     assert_eq!(n["changeType"], "updated");
     assert_eq!(n["resource"], format!("Users/{}", user.id));
     assert_eq!(n["clientState"], "a-client-state-of-decent-length");
-    let seq = n["resourceData"]["sequenceNumber"].as_u64().expect("an integer sequenceNumber");
+    let seq = n["resourceData"]["sequenceNumber"]
+        .as_u64()
+        .expect("an integer sequenceNumber");
     assert!(seq > 1u64 << 53, "{seq}");
 
     graph.delete_subscription(&sub.id).await.unwrap();

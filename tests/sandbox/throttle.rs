@@ -148,3 +148,42 @@ async fn seeded_faults_answer_503_429_drop_and_hold() {
     assert!(err.is_timeout(), "{err}");
     sb.shutdown().await;
 }
+
+/// B§2.3: the global per-app rate counts every `$batch` item.
+#[tokio::test]
+async fn batch_items_count_against_the_global_app_rate() {
+    let sb = start_with(20, |c| c.limits.app_requests_per_second = 25).await;
+    let token = graph_token(&sb).await;
+    let id = sb.tenant().users()[0].id.clone();
+    let requests: Vec<_> = (0..20)
+        .map(|i| serde_json::json!({"id": i.to_string(), "method": "GET", "url": format!("/users/{id}/photo")}))
+        .collect();
+    let body = serde_json::json!({ "requests": requests });
+    let url = format!("{}/v1.0/$batch", sb.endpoints().graph_url);
+    let mut throttled = Vec::new();
+    for _ in 0..2 {
+        let v: serde_json::Value = client()
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for r in v["responses"].as_array().unwrap() {
+            if r["status"] == 429 {
+                throttled.push(r["headers"].clone());
+            }
+        }
+    }
+    // 40 items against a bucket of 25 (refilling at 25/s): most of the second batch is refused.
+    assert!((10..=15).contains(&throttled.len()), "{}", throttled.len());
+    assert!(throttled[0]["X-Ms-Throttle-Scope"]
+        .as_str()
+        .unwrap()
+        .starts_with("Application/"));
+    assert!(throttled[0]["Retry-After"].is_string());
+    sb.shutdown().await;
+}
