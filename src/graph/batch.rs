@@ -12,6 +12,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use super::pace::Pace;
 use super::photo::{is_no_photo, meta_from_json};
 use super::{GraphCall, GraphClient, M365Error, PhotoState};
 use crate::rest::{parse_retry_after, Decision, Failure};
@@ -85,10 +86,11 @@ impl GraphClient {
         map: impl Fn(Result<BatchReply, M365Error>) -> T,
     ) -> Vec<T> {
         let map = &map;
+        let pace = &Pace::new(parallel);
         let mut out = Vec::with_capacity(items.len());
         let mut done = stream::iter(items.chunks(MAX_BATCH))
             .map(|chunk| async move {
-                let replies = self.batch_chunk(chunk).await;
+                let replies = self.batch_chunk(chunk, pace).await;
                 replies.into_iter().map(map).collect::<Vec<T>>()
             })
             .buffered(parallel.max(1));
@@ -99,14 +101,25 @@ impl GraphClient {
     }
 
     /// One chunk of ≤ 20, with per-item retries.
-    async fn batch_chunk(&self, chunk: &[BatchItem]) -> Vec<Result<BatchReply, M365Error>> {
+    async fn batch_chunk(
+        &self,
+        chunk: &[BatchItem],
+        pace: &Pace,
+    ) -> Vec<Result<BatchReply, M365Error>> {
         let mut results: Vec<Option<Result<BatchReply, M365Error>>> = vec![None; chunk.len()];
         let mut pending: Vec<usize> = (0..chunk.len()).collect();
         let started = Instant::now();
         let mut round = 0u32;
         while !pending.is_empty() {
             round += 1;
-            let answers = match self.send_batch(chunk, &pending).await {
+            let slot = pace.slot().await;
+            let sent = self.send_batch(chunk, &pending).await;
+            let throttled = match &sent {
+                Ok(a) => a.values().any(|x| x.status == 429),
+                Err(e) => e.is_throttled(),
+            };
+            pace.done(slot, throttled);
+            let answers = match sent {
                 Ok(a) => a,
                 Err(e) => {
                     for &i in &pending {

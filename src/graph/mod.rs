@@ -5,6 +5,7 @@
 mod batch;
 mod delta;
 pub mod odata;
+mod pace;
 mod photo;
 mod policy;
 mod subscriptions;
