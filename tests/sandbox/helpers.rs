@@ -31,21 +31,7 @@ pub async fn start_with(users: usize, tweak: impl FnOnce(&mut SandboxConfig)) ->
 
 /// A Graph token from the managed-identity endpoint (system-assigned).
 pub async fn graph_token(sb: &Sandbox) -> String {
-    let e = sb.endpoints();
-    let v: Value = client()
-        .get(&e.identity_endpoint)
-        .query(&[
-            ("resource", "https://graph.microsoft.com"),
-            ("api-version", "2019-08-01"),
-        ])
-        .header("X-IDENTITY-HEADER", &e.identity_header)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["access_token"].as_str().unwrap().to_string()
+    mi_token(sb, "https://graph.microsoft.com").await
 }
 
 /// GET `path` (after /v1.0) with the token; (status, headers, JSON or Null).

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{client, get, graph_token, start_with, tls_client};
+use crate::helpers::{client, get, graph_token, mi_token, start_with, tls_client};
 
 #[tokio::test]
 async fn managed_identity_tokens_carry_expires_on_as_a_string_and_work_on_graph() {
@@ -223,21 +223,8 @@ async fn graph_answers_401_with_graph_error_shape_and_matching_request_ids() {
     );
 
     // A SharePoint token is the wrong audience for Graph.
-    let e = sb.endpoints();
-    let sp: Value = client()
-        .get(&e.identity_endpoint)
-        .query(&[
-            ("resource", "https://contoso.sharepoint.com"),
-            ("api-version", "2019-08-01"),
-        ])
-        .header("X-IDENTITY-HEADER", &e.identity_header)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (status, _, v) = get(&sb, sp["access_token"].as_str().unwrap(), "/users").await;
+    let sp = mi_token(&sb, "https://contoso.sharepoint.com").await;
+    let (status, _, v) = get(&sb, &sp, "/users").await;
     assert_eq!(status, 401);
     assert!(v["error"]["message"].as_str().unwrap().contains("audience"));
 
