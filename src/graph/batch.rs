@@ -78,7 +78,9 @@ impl GraphClient {
     }
 
     /// [`GraphClient::batch`], turning each answer into a `T` as soon as its batch is
-    /// back, so a 100,000-item run never holds 100,000 raw answers.
+    /// back, so a 100,000-item run never holds 100,000 raw answers. Items throttled in the
+    /// first pass are pooled and resent together in full batches of 20 after the longest
+    /// `Retry-After`, rather than each batch resending its few: fewer requests.
     pub async fn batch_map<T>(
         &self,
         items: &[BatchItem],
@@ -87,25 +89,63 @@ impl GraphClient {
     ) -> Vec<T> {
         let map = &map;
         let pace = &Pace::new(parallel);
-        let mut out = Vec::with_capacity(items.len());
-        let mut done = stream::iter(items.chunks(MAX_BATCH))
-            .map(|chunk| async move {
-                let replies = self.batch_chunk(chunk, pace).await;
-                replies.into_iter().map(map).collect::<Vec<T>>()
+        let mut out: Vec<Option<T>> = Vec::with_capacity(items.len());
+        let mut deferred: Vec<usize> = Vec::new();
+        let mut wait = Duration::ZERO;
+        let mut done = stream::iter(items.chunks(MAX_BATCH).enumerate())
+            .map(|(k, chunk)| async move {
+                let (replies, later) = self.batch_chunk(chunk, pace, true).await;
+                let mapped: Vec<Option<T>> = replies.into_iter().map(|r| r.map(map)).collect();
+                (k * MAX_BATCH, mapped, later)
             })
             .buffered(parallel.max(1));
-        while let Some(chunk) = done.next().await {
-            out.extend(chunk);
+        while let Some((base, mapped, later)) = done.next().await {
+            out.extend(mapped);
+            for (i, w) in later {
+                deferred.push(base + i);
+                wait = wait.max(w);
+            }
         }
-        out
+        drop(done);
+        if !deferred.is_empty() {
+            self.rest().pause_for(wait);
+            let pooled: Vec<BatchItem> = deferred.iter().map(|&i| items[i].clone()).collect();
+            let again: Vec<Vec<Option<T>>> = stream::iter(pooled.chunks(MAX_BATCH))
+                .map(|chunk| async move {
+                    let (replies, _) = self.batch_chunk(chunk, pace, false).await;
+                    replies.into_iter().map(|r| r.map(map)).collect()
+                })
+                .buffered(parallel.max(1))
+                .collect()
+                .await;
+            for (&i, r) in deferred.iter().zip(again.into_iter().flatten()) {
+                out[i] = r;
+            }
+        }
+        out.into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    map(Err(M365Error::Decode {
+                        what: "$batch".into(),
+                        detail: "an item was never answered".into(),
+                    }))
+                })
+            })
+            .collect()
     }
 
-    /// One chunk of ≤ 20, with per-item retries.
+    /// One chunk of ≤ 20, with per-item retries; with `defer`, items to retry are handed
+    /// back (index, wait) instead of being resent here. Unanswered slots are `None`.
+    #[allow(clippy::type_complexity)]
     async fn batch_chunk(
         &self,
         chunk: &[BatchItem],
         pace: &Pace,
-    ) -> Vec<Result<BatchReply, M365Error>> {
+        defer: bool,
+    ) -> (
+        Vec<Option<Result<BatchReply, M365Error>>>,
+        Vec<(usize, Duration)>,
+    ) {
         let mut results: Vec<Option<Result<BatchReply, M365Error>>> = vec![None; chunk.len()];
         let mut pending: Vec<usize> = (0..chunk.len()).collect();
         let started = Instant::now();
@@ -177,6 +217,15 @@ impl GraphClient {
                     None => results[i] = Some(Ok(reply)),
                 }
             }
+            if let (true, Some(w)) = (defer, wait) {
+                // Other batches hold off too; these items wait for the pooled resend.
+                self.rest().pause_for(w);
+                self.rest()
+                    .counters
+                    .retries
+                    .fetch_add(again.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                return (results, again.into_iter().map(|i| (i, w)).collect());
+            }
             if let Some(w) = wait {
                 // B§2.2: resend the failed items in a new batch after the longest
                 // Retry-After; other batches hold off too.
@@ -189,17 +238,7 @@ impl GraphClient {
             }
             pending = again;
         }
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(M365Error::Decode {
-                        what: "$batch".into(),
-                        detail: "an item was never answered".into(),
-                    })
-                })
-            })
-            .collect()
+        (results, Vec::new())
     }
 
     async fn send_batch(

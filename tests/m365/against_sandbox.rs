@@ -383,3 +383,46 @@ async fn a_graph_client_from_parts_works() {
     let b = g2.users_page(None, 5).await.unwrap();
     assert_eq!(a.value, b.value);
 }
+
+/// Under the app-wide request limit, throttled batch items are pooled and resent in full
+/// batches: every answer still matches the tenant, with few extra requests.
+#[tokio::test]
+async fn throttled_batch_items_are_pooled_and_all_answered() {
+    let sb = Sandbox::start(SandboxConfig {
+        users: 400,
+        seed: 7,
+        limits: Limits {
+            app_requests_per_second: 150,
+            ..Limits::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let policy = RetryPolicy {
+        max_attempts: 8,
+        max_elapsed: Duration::from_secs(60),
+        max_delay: Duration::from_secs(30),
+        ..quick_policy()
+    };
+    let (graph, _creds) = graph_with(&sb, policy).await;
+    let users = sb.tenant().users();
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let states = graph.photo_meta_many(&ids, 8).await;
+    for (u, s) in users.iter().zip(&states) {
+        let truth = sb.tenant().photo(&u.id).is_some();
+        assert_eq!(
+            matches!(s.as_ref().unwrap(), PhotoState::Present(_)),
+            truth,
+            "{}",
+            u.id
+        );
+    }
+    let throttled = graph.rest().counters.throttled.load(Ordering::SeqCst);
+    let sent = graph.rest().counters.requests.load(Ordering::SeqCst);
+    assert!(throttled > 0, "the limit never bit: the test did not test");
+    assert!(
+        sent <= 20 + throttled.div_ceil(20) + 8,
+        "{sent} requests for {throttled} throttled items"
+    );
+}
