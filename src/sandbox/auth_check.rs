@@ -8,7 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 
-use super::error::M365Error;
+use super::error::GraphFault;
 use super::server::Shared;
 use super::token::{Claims, TokenFault};
 
@@ -55,7 +55,7 @@ pub(crate) enum Denied {
 
 impl Caller {
     /// Ok when the token carries any of `roles`.
-    pub fn require(&self, roles: &[&str], denied: Denied) -> Result<(), M365Error> {
+    pub fn require(&self, roles: &[&str], denied: Denied) -> Result<(), GraphFault> {
         if self
             .claims
             .roles
@@ -65,12 +65,12 @@ impl Caller {
             return Ok(());
         }
         Err(match denied {
-            Denied::Directory => M365Error::new(
+            Denied::Directory => GraphFault::new(
                 StatusCode::FORBIDDEN,
                 "Authorization_RequestDenied",
                 "Insufficient privileges to complete the operation.",
             ),
-            Denied::Photo => M365Error::new(
+            Denied::Photo => GraphFault::new(
                 StatusCode::FORBIDDEN,
                 "ErrorAccessDenied",
                 "Access is denied. Check credentials and try again.",
@@ -79,15 +79,15 @@ impl Caller {
     }
 }
 
-fn unauthorized(message: &str) -> M365Error {
-    M365Error::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message).with_header(
+fn unauthorized(message: &str) -> GraphFault {
+    GraphFault::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message).with_header(
         header::WWW_AUTHENTICATE,
         "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"".into(),
     )
 }
 
 /// Check the request's bearer token against this tenant and Graph's audience.
-pub(crate) fn check(shared: &Shared, headers: &HeaderMap) -> Result<Caller, M365Error> {
+pub(crate) fn check(shared: &Shared, headers: &HeaderMap) -> Result<Caller, GraphFault> {
     let raw = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -128,7 +128,7 @@ pub(crate) fn check(shared: &Shared, headers: &HeaderMap) -> Result<Caller, M365
 }
 
 impl FromRequestParts<Arc<Shared>> for Caller {
-    type Rejection = M365Error;
+    type Rejection = GraphFault;
 
     async fn from_request_parts(
         parts: &mut Parts,

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use tower::ServiceExt as _;
 
 use super::auth_check::Caller;
-use super::error::M365Error;
+use super::error::GraphFault;
 use super::gate::InBatch;
 use super::server::Shared;
 
@@ -36,11 +36,11 @@ struct Item {
     depends_on: Vec<String>,
 }
 
-fn malformed(message: impl Into<String>) -> M365Error {
-    M365Error::new(StatusCode::BAD_REQUEST, "BadRequest", message)
+fn malformed(message: impl Into<String>) -> GraphFault {
+    GraphFault::new(StatusCode::BAD_REQUEST, "BadRequest", message)
 }
 
-fn parse(body: &Bytes) -> Result<Vec<Item>, M365Error> {
+fn parse(body: &Bytes) -> Result<Vec<Item>, GraphFault> {
     let v: Value =
         serde_json::from_slice(body).map_err(|_| malformed("Invalid batch payload format."))?;
     let requests = v
@@ -130,7 +130,7 @@ pub(crate) async fn batch(
     _caller: Caller,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, M365Error> {
+) -> Result<Json<Value>, GraphFault> {
     let items = parse(&body)?;
     let mut status: HashMap<String, u16> = HashMap::new();
     let mut responses: Vec<Value> = Vec::with_capacity(items.len());

@@ -27,6 +27,9 @@ pub struct SandboxConfig {
     pub granted_roles: Vec<String>,
     /// Accept `http://` notification URLs (real Graph demands https, m365-facts B§1.1).
     pub allow_http_notification_url: bool,
+    /// The tenant's `photoUpdateSettings.source` (`cloud` or `onPremises`, m365-facts A§0);
+    /// `None` answers 404 as for a tenant that never set it.
+    pub photo_update_source: Option<String>,
     /// SharePoint app roles put into tokens whose audience is a SharePoint host
     /// (m365-facts A§4.4: `Sites.FullControl.All`).
     pub granted_sharepoint_roles: Vec<String>,
@@ -46,6 +49,7 @@ impl Default for SandboxConfig {
             limits: Limits::default(),
             variants: Variants::default(),
             granted_roles: vec!["User.Read.All".into(), "ProfilePhoto.ReadWrite.All".into()],
+            photo_update_source: Some("cloud".into()),
             allow_http_notification_url: false,
             granted_sharepoint_roles: vec!["Sites.FullControl.All".into()],
             delivery: Delivery::default(),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::auth_check::{Caller, Denied, DIRECTORY_READ};
-use super::error::M365Error;
+use super::error::GraphFault;
 use super::odata;
 use super::server::Shared;
 use super::tenant::ChangeKind;
@@ -53,8 +53,8 @@ fn decode(raw: &str) -> Option<Cursor> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(raw).ok()?).ok()
 }
 
-fn sync_state_not_found() -> M365Error {
-    M365Error::new(
+fn sync_state_not_found() -> GraphFault {
+    GraphFault::new(
         StatusCode::BAD_REQUEST,
         "syncStateNotFound",
         "The sync state was not found or has expired. Start a new delta query without a token.",
@@ -72,12 +72,12 @@ pub(crate) async fn delta(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     uri: Uri,
-) -> Result<Json<Value>, M365Error> {
+) -> Result<Json<Value>, GraphFault> {
     caller.require(DIRECTORY_READ, Denied::Directory)?;
     let pairs = odata::query_pairs(uri.query());
     for key in ["$top", "$orderby", "$expand", "$filter"] {
         if odata::option(&pairs, key).is_some() {
-            return Err(M365Error::new(
+            return Err(GraphFault::new(
                 StatusCode::BAD_REQUEST,
                 "Request_UnsupportedQuery",
                 format!(
@@ -124,7 +124,7 @@ pub(crate) async fn delta(
             Some(sel) => format!("{base}?$select={}", sel.join(",")),
             None => base.clone(),
         };
-        return Err(M365Error::new(
+        return Err(GraphFault::new(
             StatusCode::GONE,
             "resyncRequired",
             "The delta token is no longer valid. Replace any local data with a full sync from \

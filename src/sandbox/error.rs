@@ -1,5 +1,5 @@
-//! Errors: [`SandboxError`] for the Rust API, and [`M365Error`], the error a Graph
-//! route answers with. A `M365Error` response carries its code and message as an
+//! Errors: [`SandboxError`] for the Rust API, and [`GraphFault`], the error a Graph
+//! route answers with. A `GraphFault` response carries its code and message as an
 //! extension; the gate middleware renders Graph's body shape around it, so the
 //! `request-id` in the body and in the headers always agree.
 
@@ -40,7 +40,7 @@ pub enum SandboxError {
 
 /// Graph's error: status, `error.code`, `error.message` and extra headers.
 #[derive(Debug, Clone)]
-pub struct M365Error {
+pub struct GraphFault {
     /// HTTP status.
     pub status: StatusCode,
     /// `error.code`.
@@ -58,7 +58,7 @@ pub(crate) struct ErrorBody {
     pub message: String,
 }
 
-impl M365Error {
+impl GraphFault {
     /// An error with no extra headers.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
@@ -102,7 +102,7 @@ impl M365Error {
     }
 }
 
-impl IntoResponse for M365Error {
+impl IntoResponse for GraphFault {
     fn into_response(self) -> Response {
         let mut response = self.status.into_response();
         for (name, value) in self.headers {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth_check;
 use super::config::Faults;
-use super::error::{graph_error_json, ErrorBody, M365Error};
+use super::error::{graph_error_json, ErrorBody, GraphFault};
 use super::odata::{decode_segment, query_pairs};
 use super::server::{ConnInfo, Shared};
 use super::tenant::{LoggedRequest, REQUEST_LOG_CAP};
@@ -233,7 +233,7 @@ async fn fault(shared: &Shared, in_batch: bool, conn: Option<&ConnInfo>) -> Resu
                 _ = tokio::time::sleep(Faults::TIMEOUT_HOLD) => {}
                 _ = shared.shutting_down() => {}
             }
-            return Err(M365Error::new(
+            return Err(GraphFault::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "GatewayTimeout",
                 "The gateway did not receive a response within the specified time period.",
@@ -245,7 +245,7 @@ async fn fault(shared: &Shared, in_batch: bool, conn: Option<&ConnInfo>) -> Resu
     let wait = std::time::Duration::from_secs_f64(1.0 + extra * 4.0);
     edge += f.rate_503;
     if roll < edge {
-        let mut e = M365Error::new(
+        let mut e = GraphFault::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
             "The service is temporarily unavailable. Please retry later.",
@@ -258,7 +258,7 @@ async fn fault(shared: &Shared, in_batch: bool, conn: Option<&ConnInfo>) -> Resu
     }
     edge += f.rate_429;
     if roll < edge {
-        return Err(M365Error::new(
+        return Err(GraphFault::new(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequests",
             "Too many requests. Please retry after the time in the Retry-After header.",
@@ -274,7 +274,7 @@ fn throttled(
     exceeded: Exceeded,
     wait: std::time::Duration,
     app: &str,
-) -> M365Error {
+) -> GraphFault {
     let format = shared.state().variants.retry_after;
     let tenant = &shared.ids.tenant_id;
     let (code, message, scope) = match exceeded {
@@ -296,7 +296,7 @@ fn throttled(
             format!("Mailbox_Application/ReadWrite/{tenant}/{app}"),
         ),
     };
-    M365Error::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+    GraphFault::new(StatusCode::TOO_MANY_REQUESTS, code, message)
         .with_header(header::RETRY_AFTER, format.render(wait))
         .with_header(HeaderName::from_static("x-ms-throttle-scope"), scope)
         .with_header(
@@ -364,7 +364,7 @@ fn finish(
 }
 
 /// Unknown Graph path.
-pub(crate) async fn not_found(uri: Uri) -> M365Error {
+pub(crate) async fn not_found(uri: Uri) -> GraphFault {
     let seg = uri
         .path()
         .strip_prefix("/v1.0/")
@@ -373,7 +373,7 @@ pub(crate) async fn not_found(uri: Uri) -> M365Error {
         .next()
         .map(decode_segment)
         .unwrap_or_default();
-    M365Error::new(
+    GraphFault::new(
         StatusCode::BAD_REQUEST,
         "BadRequest",
         format!("Resource not found for the segment '{seg}'."),
@@ -381,6 +381,6 @@ pub(crate) async fn not_found(uri: Uri) -> M365Error {
 }
 
 /// A method the route does not have.
-pub(crate) async fn method_not_allowed() -> M365Error {
-    M365Error::method_not_allowed()
+pub(crate) async fn method_not_allowed() -> GraphFault {
+    GraphFault::method_not_allowed()
 }

@@ -37,6 +37,7 @@ mod model;
 mod notify;
 mod odata;
 mod photos;
+mod policy;
 mod render;
 mod rng;
 mod seed;
@@ -62,7 +63,7 @@ pub use config::{
     BadContentType, Delivery, Faults, LifecycleShape, Limits, NoMailbox, NoPhoto, PhotoDelete,
     RetryAfterFormat, SandboxConfig, UnknownProfile, ValidationContentType, Variants,
 };
-pub use error::{M365Error, SandboxError};
+pub use error::{GraphFault, SandboxError};
 pub use hr::{standard_webhook_signature, HrPhotoMode};
 pub use model::{
     DeliveryAttempt, DeliveryOutcome, HrDelivery, Notification, NotificationKind,

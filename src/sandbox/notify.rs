@@ -11,7 +11,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::json;
 
 use super::config::{LifecycleShape, ValidationContentType};
-use super::error::{M365Error, SandboxError};
+use super::error::{GraphFault, SandboxError};
 use super::model::{
     DeliveryAttempt, DeliveryOutcome, Notification, NotificationKind, SandboxSubscription,
 };
@@ -54,13 +54,13 @@ fn settle(shared: &Shared, seq: u64, outcome: DeliveryOutcome) {
     shared.settled.send_modify(|n| *n += 1);
 }
 
-fn failed(message: &str) -> M365Error {
-    M365Error::new(StatusCode::BAD_REQUEST, "InvalidRequest", message)
+fn failed(message: &str) -> GraphFault {
+    GraphFault::new(StatusCode::BAD_REQUEST, "InvalidRequest", message)
 }
 
 /// B§1.2: POST `{url}?validationToken={encoded}` (`text/plain; charset=utf-8`); within
 /// 10 s the endpoint must answer 200 with the decoded token as the body.
-pub(crate) async fn validate(shared: &Shared, url: &str) -> Result<(), M365Error> {
+pub(crate) async fn validate(shared: &Shared, url: &str) -> Result<(), GraphFault> {
     // Real tokens are an opaque sentence of this shape; it needs encoding (spaces, colons).
     let token = format!(
         "Validation: Testing client application reachability for subscription Request-Id: {}",

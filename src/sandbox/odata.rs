@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use percent_encoding::percent_decode_str;
 
-use super::error::M365Error;
+use super::error::GraphFault;
 
 /// Properties a user has in v1.0.
 pub(crate) const USER_PROPS: &[&str] = &[
@@ -83,12 +83,12 @@ pub(crate) fn option<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a
 }
 
 /// Parse `$select`: known properties, in order, `id` always included.
-pub(crate) fn select(raw: Option<&str>) -> Result<Option<Vec<String>>, M365Error> {
+pub(crate) fn select(raw: Option<&str>) -> Result<Option<Vec<String>>, GraphFault> {
     let Some(raw) = raw else { return Ok(None) };
     let mut out: Vec<String> = Vec::new();
     for p in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some(known) = USER_PROPS.iter().find(|k| k.eq_ignore_ascii_case(p)) else {
-            return Err(M365Error::bad_request(format!(
+            return Err(GraphFault::bad_request(format!(
                 "Could not find a property named '{p}' on type 'microsoft.graph.user'."
             )));
         };
@@ -126,16 +126,16 @@ enum Tok {
     Comma,
 }
 
-fn syntax(filter: &str, pos: usize) -> M365Error {
+fn syntax(filter: &str, pos: usize) -> GraphFault {
     let c = filter[pos..].chars().next().unwrap_or(' ');
-    M365Error::new(
+    GraphFault::new(
         StatusCode::BAD_REQUEST,
         "BadRequest",
         format!("Syntax error: character '{c}' is not valid at position {pos} in '{filter}'."),
     )
 }
 
-fn tokens(filter: &str) -> Result<Vec<(usize, Tok)>, M365Error> {
+fn tokens(filter: &str) -> Result<Vec<(usize, Tok)>, GraphFault> {
     let mut out = Vec::new();
     let mut it = filter.char_indices().peekable();
     while let Some(&(i, c)) = it.peek() {
@@ -158,7 +158,7 @@ fn tokens(filter: &str) -> Result<Vec<(usize, Tok)>, M365Error> {
                 loop {
                     match it.next() {
                         None => {
-                            return Err(M365Error::new(
+                            return Err(GraphFault::new(
                                 StatusCode::BAD_REQUEST,
                                 "BadRequest",
                                 format!(
@@ -210,13 +210,13 @@ impl Parser<'_> {
         self.toks.get(self.at).map(|(_, t)| t)
     }
 
-    fn err_here(&self) -> M365Error {
+    fn err_here(&self) -> GraphFault {
         let pos = self
             .toks
             .get(self.at)
             .map_or(self.filter.len(), |(p, _)| *p);
         if pos >= self.filter.len() {
-            return M365Error::new(
+            return GraphFault::new(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
                 format!(
@@ -234,7 +234,7 @@ impl Parser<'_> {
         t
     }
 
-    fn expr(&mut self) -> Result<Filter, M365Error> {
+    fn expr(&mut self) -> Result<Filter, GraphFault> {
         let mut left = self.conj()?;
         while matches!(self.peek(), Some(Tok::Ident(k)) if k.eq_ignore_ascii_case("or")) {
             self.next();
@@ -243,7 +243,7 @@ impl Parser<'_> {
         Ok(left)
     }
 
-    fn conj(&mut self) -> Result<Filter, M365Error> {
+    fn conj(&mut self) -> Result<Filter, GraphFault> {
         let mut left = self.term()?;
         while matches!(self.peek(), Some(Tok::Ident(k)) if k.eq_ignore_ascii_case("and")) {
             self.next();
@@ -252,7 +252,7 @@ impl Parser<'_> {
         Ok(left)
     }
 
-    fn term(&mut self) -> Result<Filter, M365Error> {
+    fn term(&mut self) -> Result<Filter, GraphFault> {
         match self.next() {
             Some(Tok::Open) => {
                 let inner = self.expr()?;
@@ -285,7 +285,7 @@ impl Parser<'_> {
                 match self.next() {
                     Some(Tok::Ident(op)) if op.eq_ignore_ascii_case("eq") => {}
                     Some(Tok::Ident(op)) => {
-                        return Err(M365Error::new(
+                        return Err(GraphFault::new(
                             StatusCode::BAD_REQUEST,
                             "Request_UnsupportedQuery",
                             format!("Unsupported Query. Operator '{op}' is not supported."),
@@ -317,14 +317,14 @@ impl Parser<'_> {
     }
 }
 
-fn property(p: &str) -> Result<String, M365Error> {
+fn property(p: &str) -> Result<String, GraphFault> {
     let Some(known) = USER_PROPS.iter().find(|k| k.eq_ignore_ascii_case(p)) else {
-        return Err(M365Error::bad_request(format!(
+        return Err(GraphFault::bad_request(format!(
             "Could not find a property named '{p}' on type 'microsoft.graph.user'."
         )));
     };
     if !FILTERABLE.contains(known) {
-        return Err(M365Error::new(
+        return Err(GraphFault::new(
             StatusCode::BAD_REQUEST,
             "Request_UnsupportedQuery",
             format!(
@@ -337,7 +337,7 @@ fn property(p: &str) -> Result<String, M365Error> {
 }
 
 /// Parse a `$filter` value.
-pub(crate) fn filter(raw: &str) -> Result<Filter, M365Error> {
+pub(crate) fn filter(raw: &str) -> Result<Filter, GraphFault> {
     let mut p = Parser {
         filter: raw,
         toks: tokens(raw)?,

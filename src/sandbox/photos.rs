@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::auth_check::{Caller, Denied, PHOTO_READ, PHOTO_WRITE};
 use super::config::{BadContentType, NoMailbox, NoPhoto, PhotoDelete};
-use super::error::M365Error;
+use super::error::GraphFault;
 use super::render::{self, SIZES};
 use super::server::Shared;
 use super::tenant::{PhotoSlot, Tenant};
@@ -28,9 +28,9 @@ struct Target {
     side: u32,
 }
 
-fn image_not_found() -> M365Error {
+fn image_not_found() -> GraphFault {
     // m365-facts A§1.3, A§1.6: no photo, wrong identifier or unknown user.
-    M365Error::new(
+    GraphFault::new(
         StatusCode::NOT_FOUND,
         "ImageNotFound",
         "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was \
@@ -38,9 +38,9 @@ fn image_not_found() -> M365Error {
     )
 }
 
-fn no_mailbox() -> M365Error {
+fn no_mailbox() -> GraphFault {
     // m365-facts A§1.5 (legacy known issue).
-    M365Error::new(
+    GraphFault::new(
         StatusCode::NOT_FOUND,
         "ErrorNonExistentMailbox",
         "The SMTP address has no mailbox associated with it.",
@@ -48,7 +48,7 @@ fn no_mailbox() -> M365Error {
 }
 
 /// Look the user up; Err for unknown users and (legacy variant) users without mailbox.
-fn target(shared: &Shared, key: &str) -> Result<Target, M365Error> {
+fn target(shared: &Shared, key: &str) -> Result<Target, GraphFault> {
     let s = shared.state();
     let r = s
         .resolve(key)
@@ -81,7 +81,7 @@ fn meta(key: &str, path: &str, etag: &str, side: u32, content_type: &str) -> Val
 }
 
 /// Metadata for `size` (None = largest), honouring the no-photo variant.
-fn metadata_for(shared: &Shared, key: &str, size: Option<u32>) -> Result<Value, M365Error> {
+fn metadata_for(shared: &Shared, key: &str, size: Option<u32>) -> Result<Value, GraphFault> {
     let t = target(shared, key)?;
     let path = size.map_or("photo".to_string(), |s| format!("photos('{s}x{s}')"));
     let available = t.side > 0 && size.is_none_or(|s| s <= t.side);
@@ -102,7 +102,7 @@ fn metadata_for(shared: &Shared, key: &str, size: Option<u32>) -> Result<Value, 
 }
 
 /// The JPEG served for `size`, re-encoded from the stored master and cached per etag.
-async fn bytes_for(shared: &Arc<Shared>, t: Target, size: u32) -> Result<Bytes, M365Error> {
+async fn bytes_for(shared: &Arc<Shared>, t: Target, size: u32) -> Result<Bytes, GraphFault> {
     let cached = shared.cache.lock().ok().and_then(|c| c.get(&t.etag, size));
     if let Some(b) = cached {
         return Ok(b);
@@ -126,7 +126,7 @@ async fn bytes_for(shared: &Arc<Shared>, t: Target, size: u32) -> Result<Bytes, 
     .map_err(|e| e.to_string())
     .and_then(|r| r)
     .map_err(|e| {
-        M365Error::new(
+        GraphFault::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "ErrorInternalServerError",
             format!("An internal server error occurred. The operation failed. ({e})"),
@@ -142,7 +142,7 @@ async fn serve_bytes(
     shared: &Arc<Shared>,
     key: &str,
     size: Option<u32>,
-) -> Result<Response, M365Error> {
+) -> Result<Response, GraphFault> {
     let t = target(shared, key)?;
     let size = size.unwrap_or(t.side);
     // $value for a missing photo or size is 404 in both variants (m365-facts A§1.2, A§1.3).
@@ -162,7 +162,7 @@ async fn serve_bytes(
 }
 
 /// `"48x48"` → 48, only for the sizes Graph serves.
-fn parse_size(raw: &str) -> Result<u32, M365Error> {
+fn parse_size(raw: &str) -> Result<u32, GraphFault> {
     let (w, h) = raw.split_once('x').ok_or_else(image_not_found)?;
     match (w.parse::<u32>(), h.parse::<u32>()) {
         (Ok(w), Ok(h)) if w == h && SIZES.contains(&w) => Ok(w),
@@ -175,7 +175,7 @@ pub(crate) async fn metadata(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path(key): Path<String>,
-) -> Result<Json<Value>, M365Error> {
+) -> Result<Json<Value>, GraphFault> {
     caller.require(PHOTO_READ, Denied::Photo)?;
     metadata_for(&shared, &key, None).map(Json)
 }
@@ -185,7 +185,7 @@ pub(crate) async fn read(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path(key): Path<String>,
-) -> Result<Response, M365Error> {
+) -> Result<Response, GraphFault> {
     caller.require(PHOTO_READ, Denied::Photo)?;
     serve_bytes(&shared, &key, None).await
 }
@@ -195,7 +195,7 @@ pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path(key): Path<String>,
-) -> Result<Json<Value>, M365Error> {
+) -> Result<Json<Value>, GraphFault> {
     caller.require(PHOTO_READ, Denied::Photo)?;
     let t = target(&shared, &key)?;
     if t.side == 0 && shared.state().variants.no_photo == NoPhoto::NotFound {
@@ -225,7 +225,7 @@ pub(crate) async fn size_metadata(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path((key, size)): Path<(String, String)>,
-) -> Result<Json<Value>, M365Error> {
+) -> Result<Json<Value>, GraphFault> {
     caller.require(PHOTO_READ, Denied::Photo)?;
     metadata_for(&shared, &key, Some(parse_size(&size)?)).map(Json)
 }
@@ -235,7 +235,7 @@ pub(crate) async fn size_read(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path((key, size)): Path<(String, String)>,
-) -> Result<Response, M365Error> {
+) -> Result<Response, GraphFault> {
     caller.require(PHOTO_READ, Denied::Photo)?;
     let size = parse_size(&size)?;
     serve_bytes(&shared, &key, Some(size)).await
@@ -255,20 +255,20 @@ fn content_type_ok(headers: &HeaderMap) -> bool {
     mime == "image/jpeg" || mime == "image/png"
 }
 
-fn bad_content_type(variant: BadContentType) -> M365Error {
+fn bad_content_type(variant: BadContentType) -> GraphFault {
     match variant {
-        BadContentType::Unsupported415 => M365Error::new(
+        BadContentType::Unsupported415 => GraphFault::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UnsupportedMediaType",
             "The content type of the request is not supported. Use image/jpeg or image/png.",
         ),
-        BadContentType::BadRequest400 => M365Error::new(
+        BadContentType::BadRequest400 => GraphFault::new(
             StatusCode::BAD_REQUEST,
             "ErrorInvalidRequest",
             "The request is invalid: unsupported Content-Type for a photo.",
         ),
         // m365-facts A§1.6 / A§8.2 (msgraph-sdk-dotnet#237).
-        BadContentType::Internal500 => M365Error::new(
+        BadContentType::Internal500 => GraphFault::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "ErrorInternalServerError",
             "An internal server error occurred. The operation failed.",
@@ -283,14 +283,14 @@ pub(crate) async fn write(
     Path(key): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<StatusCode, M365Error> {
+) -> Result<StatusCode, GraphFault> {
     caller.require(PHOTO_WRITE, Denied::Photo)?;
     target(&shared, &key)?;
     if !content_type_ok(&headers) {
         return Err(bad_content_type(shared.state().variants.bad_content_type));
     }
     let too_large = || {
-        M365Error::new(
+        GraphFault::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLarge",
             "The request body is larger than the 4 MB a photo upload may be.",
@@ -307,7 +307,7 @@ pub(crate) async fn write(
         .map_err(|e| e.to_string())
         .and_then(|r| r)
         .map_err(|why| {
-            M365Error::new(
+            GraphFault::new(
                 StatusCode::BAD_REQUEST,
                 "ErrorInvalidImage",
                 format!("The photo could not be processed: {why}"),
@@ -325,11 +325,11 @@ pub(crate) async fn delete(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path(key): Path<String>,
-) -> Result<StatusCode, M365Error> {
+) -> Result<StatusCode, GraphFault> {
     caller.require(PHOTO_WRITE, Denied::Photo)?;
     if shared.state().variants.photo_delete == PhotoDelete::Legacy405 {
         // m365-facts A§1.1: "DELETE used to return 405 / Method is not allowed".
-        return Err(M365Error::new(
+        return Err(GraphFault::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "ErrorInvalidRequest",
             "Method is not allowed.",

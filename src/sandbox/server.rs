@@ -27,7 +27,9 @@ use super::subscriptions::Book;
 use super::tenant::{State, Stats};
 use super::throttle::Limiter;
 use super::token::Keys;
-use super::{batch, delta, gate, hr, login, photos, render, sharepoint, subscriptions, users};
+use super::{
+    batch, delta, gate, hr, login, photos, policy, render, sharepoint, subscriptions, users,
+};
 
 /// Ids and secrets of the simulated tenant. Debug redacts the secrets.
 pub(crate) struct Ids {
@@ -235,7 +237,19 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             gate::gate,
         ))
         .with_state(Arc::clone(&shared));
+    let beta = Router::new()
+        .route(
+            "/admin/people/photoUpdateSettings",
+            get(policy::photo_update_settings),
+        )
+        .fallback(gate::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            gate::gate,
+        ))
+        .with_state(Arc::clone(&shared));
     let graph = Router::new().nest("/v1.0", graph);
+    let beta = Router::new().nest("/beta", beta);
     let _ = shared.graph.set(graph.clone());
     Router::new()
         .route("/msi/token", get(login::managed_identity))
@@ -244,6 +258,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/hr/photos/{file}", get(hr::photo))
         .with_state(shared)
         .merge(graph)
+        .merge(beta)
 }
 
 /// The peer address and the switch that makes the connection fail its next IO.

@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::auth_check::{Caller, Denied, DIRECTORY_READ};
-use super::error::M365Error;
+use super::error::GraphFault;
 use super::model::{Notification, SandboxSubscription};
 use super::notify;
 use super::server::Shared;
@@ -117,22 +117,22 @@ pub(crate) fn graph_time(t: OffsetDateTime) -> String {
     )
 }
 
-fn invalid(message: impl Into<String>) -> M365Error {
-    M365Error::new(StatusCode::BAD_REQUEST, "InvalidRequest", message)
+fn invalid(message: impl Into<String>) -> GraphFault {
+    GraphFault::new(StatusCode::BAD_REQUEST, "InvalidRequest", message)
 }
 
-fn not_found(id: &str) -> M365Error {
-    M365Error::new(
+fn not_found(id: &str) -> GraphFault {
+    GraphFault::new(
         StatusCode::NOT_FOUND,
         "ResourceNotFound",
         format!("Subscription '{id}' was not found."),
     )
 }
 
-fn parse_body(body: &[u8]) -> Result<serde_json::Map<String, Value>, M365Error> {
+fn parse_body(body: &[u8]) -> Result<serde_json::Map<String, Value>, GraphFault> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(M365Error::new(
+        _ => Err(GraphFault::new(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "Unable to read JSON request payload. Please ensure Content-Type header is set and \
@@ -142,7 +142,7 @@ fn parse_body(body: &[u8]) -> Result<serde_json::Map<String, Value>, M365Error> 
 }
 
 /// B§1.1: at most 41,760 minutes ahead (400 beyond), at least 45 (raised).
-fn expiry(shared: &Shared, raw: Option<&Value>) -> Result<OffsetDateTime, M365Error> {
+fn expiry(shared: &Shared, raw: Option<&Value>) -> Result<OffsetDateTime, GraphFault> {
     let raw = raw
         .and_then(Value::as_str)
         .ok_or_else(|| invalid("Required property 'expirationDateTime' is missing."))?;
@@ -158,7 +158,7 @@ fn expiry(shared: &Shared, raw: Option<&Value>) -> Result<OffsetDateTime, M365Er
 }
 
 /// B§1.1: only `https` (unless the config allows loopback http for tests and the demo).
-fn check_url(shared: &Shared, name: &str, url: &str) -> Result<(), M365Error> {
+fn check_url(shared: &Shared, name: &str, url: &str) -> Result<(), GraphFault> {
     let ok = url.starts_with("https://")
         || (shared.config.allow_http_notification_url && url.starts_with("http://"));
     if ok && reqwest::Url::parse(url).is_ok() {
@@ -175,7 +175,7 @@ pub(crate) async fn create(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     body: Bytes,
-) -> Result<Response, M365Error> {
+) -> Result<Response, GraphFault> {
     // B§1.1: User.Read.All (or a broader directory role) is required for `users`.
     caller.require(DIRECTORY_READ, Denied::Directory)?;
     let b = parse_body(&body)?;
@@ -204,7 +204,7 @@ pub(crate) async fn create(
             shared
                 .state()
                 .resolve(key)
-                .ok_or_else(|| M365Error::user_not_found(key))?,
+                .ok_or_else(|| GraphFault::user_not_found(key))?,
         ),
         _ => {
             return Err(invalid(format!(
@@ -242,7 +242,7 @@ pub(crate) async fn create(
         let owned = book.subs.values().filter(|s| s.app_id == app_id).count();
         if owned >= QUOTA_PER_APP {
             // B§1.1: over quota → 403, naming the limit.
-            return Err(M365Error::new(
+            return Err(GraphFault::new(
                 StatusCode::FORBIDDEN,
                 "ExtensionError",
                 format!(
@@ -290,7 +290,7 @@ fn with_sub<T>(
     caller: &Caller,
     id: &str,
     f: impl FnOnce(&mut Sub) -> T,
-) -> Result<T, M365Error> {
+) -> Result<T, GraphFault> {
     let mut book = shared.subs();
     book.sweep(shared.clock.now());
     match book.subs.get_mut(id) {
@@ -320,7 +320,7 @@ pub(crate) async fn get_one(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, M365Error> {
+) -> Result<Json<Value>, GraphFault> {
     with_sub(&shared, &caller, &id, |s| Json(s.json()))
 }
 
@@ -330,7 +330,7 @@ pub(crate) async fn renew(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, M365Error> {
+) -> Result<Json<Value>, GraphFault> {
     let b = parse_body(&body)?;
     let expires = expiry(&shared, b.get("expirationDateTime"))?;
     with_sub(&shared, &caller, &id, |s| {
@@ -345,7 +345,7 @@ pub(crate) async fn reauthorize(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, M365Error> {
+) -> Result<StatusCode, GraphFault> {
     with_sub(&shared, &caller, &id, |s| s.paused = false)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -355,7 +355,7 @@ pub(crate) async fn delete(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, M365Error> {
+) -> Result<StatusCode, GraphFault> {
     with_sub(&shared, &caller, &id, |_| ())?;
     shared.subs().subs.remove(&id);
     Ok(StatusCode::NO_CONTENT)

@@ -13,7 +13,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 
 use super::auth_check::{Caller, Denied, DIRECTORY_READ};
-use super::error::M365Error;
+use super::error::GraphFault;
 use super::odata::{self, Filter, Literal, DEFAULT_SELECT};
 use super::server::Shared;
 use super::tenant::SandboxUser;
@@ -93,10 +93,10 @@ pub(crate) fn context(select: Option<&[String]>, entity: bool) -> String {
 }
 
 /// Reject query options the sandbox (and mostly Graph without ConsistencyLevel) refuses.
-fn unsupported(pairs: &[(String, String)]) -> Result<(), M365Error> {
+fn unsupported(pairs: &[(String, String)]) -> Result<(), GraphFault> {
     for key in ["$orderby", "$search", "$expand", "$count", "$skip"] {
         if odata::option(pairs, key).is_some() {
-            return Err(M365Error::new(
+            return Err(GraphFault::new(
                 StatusCode::BAD_REQUEST,
                 "Request_UnsupportedQuery",
                 format!("The query option '{key}' is not supported by the sandbox tenant."),
@@ -107,12 +107,12 @@ fn unsupported(pairs: &[(String, String)]) -> Result<(), M365Error> {
 }
 
 /// Parse `$top` (1..=999, m365-facts: page size raised to 999 in 2023).
-pub(crate) fn top(pairs: &[(String, String)]) -> Result<usize, M365Error> {
+pub(crate) fn top(pairs: &[(String, String)]) -> Result<usize, GraphFault> {
     match odata::option(pairs, "$top") {
         None => Ok(DEFAULT_TOP),
         Some(raw) => match raw.trim().parse::<usize>() {
             Ok(n) if (1..=MAX_TOP).contains(&n) => Ok(n),
-            _ => Err(M365Error::bad_request(format!(
+            _ => Err(GraphFault::bad_request(format!(
                 "Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive."
             ))),
         },
@@ -130,8 +130,8 @@ pub(crate) fn next_link(base: &str, pairs: &[(String, String)], key: &str, token
     format!("{base}?{}", q.join("&"))
 }
 
-fn expired_page_token() -> M365Error {
-    M365Error::new(
+fn expired_page_token() -> GraphFault {
+    GraphFault::new(
         StatusCode::BAD_REQUEST,
         "Directory_ExpiredPageToken",
         "The specified page token value has expired and can no longer be included in your \
@@ -144,7 +144,7 @@ pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
     uri: Uri,
-) -> Result<Json<Value>, M365Error> {
+) -> Result<Json<Value>, GraphFault> {
     caller.require(DIRECTORY_READ, Denied::Directory)?;
     let pairs = odata::query_pairs(uri.query());
     unsupported(&pairs)?;
@@ -209,7 +209,7 @@ pub(crate) async fn get_one(
     caller: Caller,
     Path(key): Path<String>,
     uri: Uri,
-) -> Result<Json<Value>, M365Error> {
+) -> Result<Json<Value>, GraphFault> {
     caller.require(DIRECTORY_READ, Denied::Directory)?;
     let pairs = odata::query_pairs(uri.query());
     let select = odata::select(odata::option(&pairs, "$select"))?;
@@ -218,7 +218,7 @@ pub(crate) async fn get_one(
         s.resolve(&key)
             .and_then(|id| s.users.get(&id).map(|r| r.user.clone()))
     }
-    .ok_or_else(|| M365Error::user_not_found(&key))?;
+    .ok_or_else(|| GraphFault::user_not_found(&key))?;
     let mut body = user_json(&user, select.as_deref());
     body.insert(
         "@odata.context".into(),

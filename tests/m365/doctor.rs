@@ -114,3 +114,46 @@ async fn sharepoint_checks_follow_the_credential() {
         "{lib}"
     );
 }
+
+/// The tenant photo policy: skipped (with a fix) when not readable, passed for `cloud`,
+/// failed when photos are mastered on premises.
+#[tokio::test]
+async fn the_photo_policy_is_read_when_permitted() {
+    let roles = |extra: &[&str]| {
+        let mut r = vec![
+            "User.Read.All".to_string(),
+            "ProfilePhoto.ReadWrite.All".to_string(),
+        ];
+        r.extend(extra.iter().map(|s| s.to_string()));
+        r
+    };
+    for (granted, source, expect) in [
+        (roles(&[]), Some("cloud"), Outcome::Skip),
+        (
+            roles(&["PeopleSettings.Read.All"]),
+            Some("cloud"),
+            Outcome::Pass,
+        ),
+        (
+            roles(&["PeopleSettings.Read.All"]),
+            Some("onPremises"),
+            Outcome::Fail,
+        ),
+        (roles(&["PeopleSettings.Read.All"]), None, Outcome::Skip),
+    ] {
+        let sb = Sandbox::start(SandboxConfig {
+            granted_roles: granted,
+            photo_update_source: source.map(str::to_owned),
+            ..SandboxConfig::default()
+        })
+        .await
+        .unwrap();
+        let (env, options) = sb.endpoints().client_env("secret").unwrap();
+        let checks = doctor::run(&env, options).await;
+        assert_eq!(
+            outcome(&checks, "tenant photo policy"),
+            expect,
+            "{source:?}"
+        );
+    }
+}
