@@ -86,17 +86,21 @@ fn unauthorized(message: &str) -> GraphFault {
     )
 }
 
-/// Check the request's bearer token against this tenant and Graph's audience.
-pub(crate) fn check(shared: &Shared, headers: &HeaderMap) -> Result<Caller, GraphFault> {
+/// The bearer token of a request (Graph's and SharePoint's checks), or "".
+pub(crate) fn bearer_token(headers: &HeaderMap) -> &str {
     let raw = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let token = raw
-        .strip_prefix("Bearer ")
+    raw.strip_prefix("Bearer ")
         .or_else(|| raw.strip_prefix("bearer "))
         .unwrap_or("")
-        .trim();
+        .trim()
+}
+
+/// Check the request's bearer token against this tenant and Graph's audience.
+pub(crate) fn check(shared: &Shared, headers: &HeaderMap) -> Result<Caller, GraphFault> {
+    let token = bearer_token(headers);
     if token.is_empty() {
         return Err(unauthorized("Access token is empty."));
     }

@@ -118,15 +118,7 @@ fn check_token(
     roles: &[&str],
     verbose: bool,
 ) -> Result<Claims, Response> {
-    let raw = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let token = raw
-        .strip_prefix("Bearer ")
-        .or_else(|| raw.strip_prefix("bearer "))
-        .unwrap_or("")
-        .trim();
+    let token = super::auth_check::bearer_token(headers);
     let malformed = "Invalid JWT token. The token is not in the expected format.";
     if token.is_empty() {
         return Err(token_refused(shared, malformed));

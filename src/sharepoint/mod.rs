@@ -65,6 +65,25 @@ impl fmt::Debug for SharePointClient {
 
 const NOMETADATA: &str = "application/json;odata=nometadata";
 
+/// A SharePoint REST call (every one is idempotent: reads, overwrites, property sets).
+fn sp_call(
+    method: Method,
+    url: String,
+    body: Option<(Bytes, &'static str)>,
+    what: &'static str,
+) -> Call {
+    Call {
+        service: "SharePoint",
+        method,
+        url,
+        body,
+        accept: Some(NOMETADATA),
+        mailbox: None,
+        idempotent: true,
+        what,
+    }
+}
+
 impl SharePointClient {
     /// From the settings, or `None` when the SharePoint target is not configured.
     pub fn from_settings(settings: &M365Settings, rest: Arc<RestClient>) -> Option<Self> {
@@ -113,16 +132,7 @@ impl SharePointClient {
             self.mysite,
             path_segment(&string_literal(&self.folder())),
         );
-        let call = Call {
-            service: "SharePoint",
-            method: Method::GET,
-            url,
-            body: None,
-            accept: Some(NOMETADATA),
-            mailbox: None,
-            idempotent: true,
-            what: "SharePoint photo folder",
-        };
+        let call = sp_call(Method::GET, url, None, "SharePoint photo folder");
         self.rest.execute(&call, &self.resource).await.map(|_| ())
     }
 
@@ -135,16 +145,13 @@ impl SharePointClient {
             path_segment(&string_literal(&self.folder())),
             path_segment(&string_literal(&name)),
         );
-        let call = Call {
-            service: "SharePoint",
-            method: Method::POST,
+        // overwrite=true: sending the same file again is harmless.
+        let call = sp_call(
+            Method::POST,
             url,
-            body: Some((jpeg, "image/jpeg")),
-            accept: Some(NOMETADATA),
-            mailbox: None,
-            idempotent: true, // overwrite=true: the same file again
-            what: "SharePoint thumbnail upload",
-        };
+            Some((jpeg, "image/jpeg")),
+            "SharePoint thumbnail upload",
+        );
         self.rest.execute(&call, &self.resource).await.map(|_| ())
     }
 
@@ -155,19 +162,12 @@ impl SharePointClient {
             "propertyName": name,
             "propertyValue": value,
         });
-        let call = Call {
-            service: "SharePoint",
-            method: Method::POST,
-            url: format!(
-                "{}/_api/SP.UserProfiles.PeopleManager/SetSingleValueProfileProperty",
-                self.admin
-            ),
-            body: Some((Bytes::from(body.to_string()), NOMETADATA)),
-            accept: Some(NOMETADATA),
-            mailbox: None,
-            idempotent: true,
-            what: "SharePoint profile property",
-        };
+        let url = format!(
+            "{}/_api/SP.UserProfiles.PeopleManager/SetSingleValueProfileProperty",
+            self.admin
+        );
+        let body = Some((Bytes::from(body.to_string()), NOMETADATA));
+        let call = sp_call(Method::POST, url, body, "SharePoint profile property");
         self.rest.execute(&call, &self.resource).await.map(|_| ())
     }
 
