@@ -22,6 +22,11 @@
 //!   and the tenant's photo policy, and says what to fix.
 //! - [`samples`]: generated sample photos (portraits, every orientation, format and
 //!   hostile case), named by what they should become; used by tests and `photo-sync demo`.
+//! - [`ledger`]: what photo-sync knows per user, its subscriptions, cursors and dedupe
+//!   keys; SQLite by default, Azure Table storage on Azure.
+//! - [`photostore`]: the last accepted photo per user and the HR inbox.
+//! - [`queue`]: the per-user job message, where producers put it, and the standalone
+//!   host's durable SQLite queue.
 //! - [`cli`]: the command line (`normalize`, `demo`, `samples`); the binary only calls it.
 
 pub mod auth;
@@ -29,7 +34,10 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod graph;
+pub mod ledger;
 pub mod photo;
+pub mod photostore;
+pub mod queue;
 pub mod rest;
 pub mod samples;
 pub mod sandbox;
