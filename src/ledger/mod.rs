@@ -110,6 +110,9 @@ pub struct SubscriptionRecord {
 pub trait Ledger: Send + Sync {
     /// What is known about a user (`None`: nothing yet).
     async fn user(&self, user_id: &str) -> Result<Option<UserState>, LedgerError>;
+    /// Adds users to the roster the reconcile checks (or updates their UPN); existing
+    /// records are kept. One round trip per call, however many users.
+    async fn note_users(&self, users: &[(String, Option<String>)]) -> Result<(), LedgerError>;
     /// Records the accepted source photo (and the UPN for reports).
     async fn put_source(
         &self,

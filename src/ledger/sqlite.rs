@@ -144,6 +144,25 @@ impl Ledger for SqliteLedger {
         Ok(assemble(users, targets)?.into_iter().next().map(|(_, s)| s))
     }
 
+    async fn note_users(&self, users: &[(String, Option<String>)]) -> Result<(), LedgerError> {
+        let users = users.to_vec();
+        self.db
+            .run(move |c| {
+                let tx = c.transaction()?;
+                {
+                    let mut upsert = tx.prepare_cached(
+                        "INSERT INTO users (user_id, upn) VALUES (?1, ?2)
+                         ON CONFLICT(user_id) DO UPDATE SET upn = COALESCE(excluded.upn, users.upn)",
+                    )?;
+                    for (id, upn) in &users {
+                        upsert.execute(params![id, upn])?;
+                    }
+                }
+                tx.commit()
+            })
+            .await
+    }
+
     async fn put_source(
         &self,
         user_id: &str,
