@@ -42,3 +42,4 @@ pub mod rest;
 pub mod samples;
 pub mod sandbox;
 pub mod sharepoint;
+pub mod sync;
