@@ -43,3 +43,4 @@ pub mod samples;
 pub mod sandbox;
 pub mod sharepoint;
 pub mod sync;
+pub mod triggers;

@@ -92,13 +92,18 @@ impl GraphClient {
         let mut out: Vec<Option<T>> = Vec::with_capacity(items.len());
         let mut deferred: Vec<usize> = Vec::new();
         let mut wait = Duration::ZERO;
-        let mut done = stream::iter(items.chunks(MAX_BATCH).enumerate())
+        // The futures are made up front (not by a closure inside the stream) so the
+        // whole future stays `Send` for callers that spawn it (axum handlers).
+        let first: Vec<_> = items
+            .chunks(MAX_BATCH)
+            .enumerate()
             .map(|(k, chunk)| async move {
                 let (replies, later) = self.batch_chunk(chunk, pace, true).await;
                 let mapped: Vec<Option<T>> = replies.into_iter().map(|r| r.map(map)).collect();
                 (k * MAX_BATCH, mapped, later)
             })
-            .buffered(parallel.max(1));
+            .collect();
+        let mut done = stream::iter(first).buffered(parallel.max(1));
         while let Some((base, mapped, later)) = done.next().await {
             out.extend(mapped);
             for (i, w) in later {
@@ -110,11 +115,17 @@ impl GraphClient {
         if !deferred.is_empty() {
             self.rest().pause_for(wait);
             let pooled: Vec<BatchItem> = deferred.iter().map(|&i| items[i].clone()).collect();
-            let again: Vec<Vec<Option<T>>> = stream::iter(pooled.chunks(MAX_BATCH))
+            let resend: Vec<_> = pooled
+                .chunks(MAX_BATCH)
                 .map(|chunk| async move {
                     let (replies, _) = self.batch_chunk(chunk, pace, false).await;
-                    replies.into_iter().map(|r| r.map(map)).collect()
+                    replies
+                        .into_iter()
+                        .map(|r| r.map(map))
+                        .collect::<Vec<Option<T>>>()
                 })
+                .collect();
+            let again: Vec<Vec<Option<T>>> = stream::iter(resend)
                 .buffered(parallel.max(1))
                 .collect()
                 .await;

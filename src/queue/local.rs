@@ -229,6 +229,26 @@ impl LocalQueue {
 }
 
 #[async_trait::async_trait]
+impl super::Poison for LocalQueue {
+    /// Messages poisoned without a delivery (from the Functions envelope) get negative ids.
+    async fn poison(&self, body: &str, reason: &str) -> Result<(), QueueError> {
+        let (body, reason) = (body.to_string(), reason.to_string());
+        let at = now_ms() / 1000;
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "INSERT INTO poison (id, body, dequeue_count, reason, poisoned_at)
+                     VALUES ((SELECT MIN(COALESCE(MIN(id), 0), 0) - 1 FROM poison), ?1, 1, ?2, ?3)",
+                    params![body, reason, at],
+                )
+            })
+            .await
+            .map(drop)
+            .map_err(queue_err)
+    }
+}
+
+#[async_trait::async_trait]
 impl JobSink for LocalQueue {
     async fn send(&self, jobs: &[Job]) -> Result<(), QueueError> {
         self.send_raw(jobs.iter().map(Job::to_message).collect())

@@ -197,6 +197,14 @@ pub trait JobSink: Send + Sync {
     async fn send(&self, jobs: &[Job]) -> Result<(), QueueError>;
 }
 
+/// Where a message that can never succeed goes, with its reason (the standalone queue's
+/// poison table; `<queue>-poison` on Azure), so an operator sees it in the report.
+#[async_trait::async_trait]
+pub trait Poison: Send + Sync {
+    /// Records `body` as given up, with `reason`.
+    async fn poison(&self, body: &str, reason: &str) -> Result<(), QueueError>;
+}
+
 /// A sink that keeps the jobs in memory: the Functions timer returns them as its queue
 /// output binding, and dry runs count them.
 #[derive(Debug, Default)]
