@@ -34,6 +34,7 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod graph;
+pub mod host;
 pub mod ledger;
 pub mod photo;
 pub mod photostore;

@@ -263,22 +263,25 @@ impl Engine {
                 return Ok(TargetOutcome::Unchanged);
             }
         }
-        if let PhotoState::Present(meta) = &now {
-            // Not what we recorded: look before writing — the store may already hold the
-            // same photo (re-encoded), e.g. after a crash between write and record.
-            if let Some(held) = self.graph.photo(&user.id).await? {
-                let limits = self.settings.photo.limits;
-                let phash =
-                    tokio::task::spawn_blocking(move || photo::perceptual_hash(&held, &limits))
-                        .await
-                        .ok()
-                        .and_then(Result::ok);
-                if phash.is_some_and(|h| photo::same_photo(h, PerceptualHash(photo.phash))) {
-                    if !self.settings.dry_run {
-                        let rec = record(&sha, photo.phash, Some(meta.etag.clone()));
-                        self.ledger.put_target(&user.id, "m365", &rec).await?;
+        let pending = format!("{PENDING}{sha}");
+        if let (Some(rec), PhotoState::Present(meta)) = (recorded, &now) {
+            if rec.sha256 == pending {
+                // An earlier attempt marked this write and may have died after the store
+                // took it: if the store holds our photo, record it instead of writing.
+                if let Some(held) = self.graph.photo(&user.id).await? {
+                    let limits = self.settings.photo.limits;
+                    let phash =
+                        tokio::task::spawn_blocking(move || photo::perceptual_hash(&held, &limits))
+                            .await
+                            .ok()
+                            .and_then(Result::ok);
+                    if phash.is_some_and(|h| photo::same_photo(h, PerceptualHash(photo.phash))) {
+                        if !self.settings.dry_run {
+                            let rec = record(&sha, photo.phash, Some(meta.etag.clone()));
+                            self.ledger.put_target(&user.id, "m365", &rec).await?;
+                        }
+                        return Ok(TargetOutcome::Unchanged);
                     }
-                    return Ok(TargetOutcome::Unchanged);
                 }
             }
         }
@@ -287,6 +290,11 @@ impl Engine {
                 bytes: r.jpeg.len(),
             });
         }
+        // Mark the write first: a crash after the store took it is then recognised on
+        // redelivery (the photo is compared, not guessed: similar portraits are common).
+        self.ledger
+            .put_target(&user.id, "m365", &record(&pending, photo.phash, None))
+            .await?;
         self.graph
             .put_photo(&user.id, Bytes::copy_from_slice(&r.jpeg), "image/jpeg")
             .await?;
@@ -455,6 +463,9 @@ impl Engine {
         Ok(())
     }
 }
+
+/// Marks a target record whose write was started but not confirmed.
+const PENDING: &str = "pending:";
 
 fn record(sha: &str, phash: u64, etag: Option<String>) -> TargetRecord {
     TargetRecord {

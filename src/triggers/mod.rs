@@ -16,7 +16,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use envelope::{Invocation, InvocationReply};
+pub use envelope::{Invocation, InvocationReply, JobOutcome};
 
 use crate::config::Secret;
 use crate::ledger::Ledger;
