@@ -39,6 +39,7 @@ pub mod ledger;
 pub mod photo;
 pub mod photostore;
 pub mod queue;
+pub mod report;
 pub mod rest;
 pub mod samples;
 pub mod sandbox;

@@ -11,7 +11,9 @@ use clap::{Parser, Subcommand};
 use crate::photo::{self, CropBox, CropMode, Normalized, Options, PhotoError, QualityRange};
 use crate::samples;
 
+mod demo;
 mod doctor;
+mod function;
 mod sandbox;
 
 /// Keeps every Microsoft 365 user's profile photo the same in every store.
@@ -26,14 +28,58 @@ struct Cli {
 enum Command {
     /// Normalise photos into every rendition of the chosen targets.
     Normalize(NormalizeArgs),
-    /// Generate the sample photos, normalise them all and print the summary.
-    Demo {
-        /// Where the sample photos are written.
-        #[arg(long, default_value = "samples")]
-        samples: PathBuf,
-        /// Where the renditions are written.
-        #[arg(long, default_value = "out")]
-        out: PathBuf,
+    /// Run the whole function against the built-in sandbox tenant: the nightly
+    /// reconcile, HR webhooks, a change notification, drift and its repair; print a
+    /// summary and write the HTML report.
+    Demo(demo::DemoArgs),
+    /// Sync one user now (object id, UPN, mail or employee id).
+    Sync {
+        /// The user.
+        user: String,
+        /// Decide and report; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Use a fresh built-in sandbox tenant instead of the configured one.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Find drift (subscriptions, delta, photo metadata), queue jobs and run them.
+    Reconcile {
+        /// Decide and report; queue and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Walk every user from scratch instead of from the saved delta link.
+        #[arg(long)]
+        full: bool,
+        /// Only queue the jobs (a `serve` host or the Functions queue runs them).
+        #[arg(long)]
+        no_sync: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Use a fresh built-in sandbox tenant instead of the configured one.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Graph change-notification subscriptions: `ensure`, `list` or `delete`.
+    Subscriptions {
+        /// ensure, list or delete.
+        action: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The report: per user, source and targets; failures; the poison queue.
+    Report {
+        /// Write the HTML page here.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// Print JSON (the default when no --html is given).
+        #[arg(long)]
+        json: bool,
     },
     /// Check configuration, tokens, reachability, permissions and the tenant's photo
     /// policy, and say what to fix. Exit 0 only when nothing failed.
@@ -53,6 +99,10 @@ enum Command {
         /// Destination folder.
         #[arg(long, default_value = "samples")]
         out: PathBuf,
+        /// Also normalise every sample into this folder and check each came out as its
+        /// name says (renditions, or refused for the right reason).
+        #[arg(long)]
+        normalize: Option<PathBuf>,
     },
 }
 
@@ -90,10 +140,32 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Normalize(args) => normalize(&args),
-        Command::Demo { samples, out } => demo(&samples, &out),
+        Command::Demo(args) => demo::run(&args),
+        Command::Sync {
+            user,
+            dry_run,
+            json,
+            sandbox,
+        } => function::sync(&user, dry_run, json, sandbox),
+        Command::Reconcile {
+            dry_run,
+            full,
+            no_sync,
+            json,
+            sandbox,
+        } => function::reconcile(dry_run, full, no_sync, json, sandbox),
+        Command::Subscriptions { action, json } => function::subscriptions(&action, json),
+        Command::Report { html, json } => function::report(html, json),
         Command::Doctor { json, sandbox } => doctor::run(json, sandbox),
         Command::Sandbox(args) => sandbox::run(&args),
-        Command::Samples { out } => write_samples(&out).map(|n| {
+        Command::Samples {
+            out,
+            normalize: Some(renditions),
+        } => normalize_samples(&out, &renditions),
+        Command::Samples {
+            out,
+            normalize: None,
+        } => write_samples(&out).map(|n| {
             println!("wrote {n} sample photos to {}", out.display());
             ExitCode::SUCCESS
         }),
@@ -249,7 +321,7 @@ fn write_samples(dir: &Path) -> anyhow::Result<usize> {
     Ok(set.len())
 }
 
-fn demo(sample_dir: &Path, out: &Path) -> anyhow::Result<ExitCode> {
+fn normalize_samples(sample_dir: &Path, out: &Path) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     write_samples(sample_dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;

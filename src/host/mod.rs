@@ -2,6 +2,7 @@
 //! that run the one router — the Azure Functions custom handler and the standalone
 //! `photo-sync serve` with its durable local queue worker and in-process scheduler.
 
+pub mod demo;
 pub mod worker;
 
 use std::path::PathBuf;

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 
+use std::collections::BTreeMap;
+
 use crate::queue::{Delivery, Job, LocalQueue};
+use crate::sync::{TargetOutcome, UserReport};
 use crate::triggers::{App, JobOutcome};
 
 /// How the worker runs.
@@ -38,7 +41,7 @@ impl Default for WorkerOptions {
 }
 
 /// What a worker pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct WorkerStats {
     /// Jobs completed.
     pub done: u64,
@@ -46,6 +49,62 @@ pub struct WorkerStats {
     pub retried: u64,
     /// Jobs poisoned.
     pub poisoned: u64,
+    /// Targets written (or removed), per target.
+    pub written: BTreeMap<String, u64>,
+    /// Targets that already held the right photo.
+    pub unchanged: u64,
+    /// Targets skipped, per reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Failures recorded for users (user, reason).
+    pub failed: Vec<(String, String)>,
+}
+
+impl WorkerStats {
+    /// True when the pass found nothing to do.
+    pub fn is_idle(&self) -> bool {
+        self.done == 0 && self.retried == 0 && self.poisoned == 0
+    }
+
+    /// Adds another pass's numbers.
+    pub fn add(&mut self, other: WorkerStats) {
+        self.done += other.done;
+        self.retried += other.retried;
+        self.poisoned += other.poisoned;
+        for (k, v) in other.written {
+            *self.written.entry(k).or_default() += v;
+        }
+        self.unchanged += other.unchanged;
+        for (k, v) in other.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        self.failed.extend(other.failed);
+    }
+
+    fn count(&mut self, report: &UserReport) {
+        let who = report
+            .upn
+            .clone()
+            .or_else(|| report.user_id.clone())
+            .unwrap_or_default();
+        if let (true, Some(note)) = (report.targets.is_empty(), &report.note) {
+            *self.skipped.entry(note.clone()).or_default() += 1;
+        }
+        for (target, outcome) in &report.targets {
+            match outcome {
+                TargetOutcome::Written { .. } | TargetOutcome::Removed => {
+                    *self.written.entry(target.clone()).or_default() += 1;
+                }
+                TargetOutcome::Unchanged => self.unchanged += 1,
+                TargetOutcome::Skipped { reason } => {
+                    *self.skipped.entry(reason.clone()).or_default() += 1;
+                }
+                TargetOutcome::Failed { reason, .. } => {
+                    self.failed
+                        .push((who.clone(), format!("{target}: {reason}")));
+                }
+            }
+        }
+    }
 }
 
 /// Runs jobs from a local queue.
@@ -76,10 +135,7 @@ impl Worker {
             .await;
         let mut stats = WorkerStats::default();
         for r in results {
-            let s = r?;
-            stats.done += s.done;
-            stats.retried += s.retried;
-            stats.poisoned += s.poisoned;
+            stats.add(r?);
         }
         Ok(stats)
     }
@@ -89,12 +145,10 @@ impl Worker {
         let mut total = WorkerStats::default();
         loop {
             let s = self.pass().await?;
-            if s == WorkerStats::default() {
+            if s.is_idle() {
                 return Ok(total);
             }
-            total.done += s.done;
-            total.retried += s.retried;
-            total.poisoned += s.poisoned;
+            total.add(s);
         }
     }
 
@@ -102,7 +156,7 @@ impl Worker {
     pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         while !*stop.borrow() {
             let idle = match self.pass().await {
-                Ok(s) => s == WorkerStats::default(),
+                Ok(s) => s.is_idle(),
                 Err(e) => {
                     tracing::error!(error = %e, "queue worker pass failed");
                     true
@@ -130,9 +184,10 @@ impl Worker {
         };
         let mut stats = WorkerStats::default();
         match outcome {
-            JobOutcome::Done(..) => {
+            JobOutcome::Done(report) => {
                 self.queue.complete(&d).await?;
                 stats.done = 1;
+                stats.count(&report);
             }
             JobOutcome::Retry(why) => {
                 let exp = d.dequeue_count.saturating_sub(1).min(16);

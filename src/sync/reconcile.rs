@@ -176,6 +176,7 @@ impl Engine {
             r
         };
         let remove_disabled = self.settings.leaver == LeaverPolicy::Remove;
+        let incremental = saved.is_some();
         let apply = async {
             let mut stats = (0u64, 0u64);
             let mut leavers = Vec::new();
@@ -191,13 +192,18 @@ impl Engine {
                     .map(|u| (u.id.clone(), u.user_principal_name.clone()))
                     .collect();
                 self.ledger.note_users(&roster).await?;
-                for u in page
-                    .users
-                    .iter()
-                    .filter(|u| u.account_enabled == Some(false))
-                {
-                    if remove_disabled {
-                        leavers.push(Job::for_user(u.id.clone(), Cause::Reconcile));
+                for u in &page.users {
+                    if u.account_enabled == Some(false) {
+                        if remove_disabled {
+                            leavers.push(Job::for_user(u.id.clone(), Cause::Reconcile));
+                        }
+                    } else if incremental {
+                        // A changed user gets a fresh chance: a permanent failure (or the
+                        // disabled state) is cleared so the metadata check decides anew.
+                        let failed = self.ledger.user(&u.id).await?.and_then(|s| s.failure);
+                        if failed.is_some_and(|f| !f.retryable) {
+                            self.ledger.put_failure(&u.id, None).await?;
+                        }
                     }
                 }
                 for r in &page.removed {

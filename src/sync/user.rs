@@ -369,8 +369,19 @@ impl Engine {
         mut report: UserReport,
     ) -> Result<UserReport, SyncError> {
         if self.settings.leaver == LeaverPolicy::Keep {
-            report.note =
-                Some("the account is disabled; leaver policy keep leaves its photos".into());
+            let note = "the account is disabled; leaver policy keep leaves its photos";
+            report.note = Some(note.into());
+            // Recorded as a permanent state so the nightly reconcile does not queue the
+            // user again; cleared when delta reports the user changed (re-enabled).
+            if !self.settings.dry_run && state.failure.as_ref().is_none_or(|f| f.error != note) {
+                let f = FailureRecord {
+                    attempts: 1,
+                    error: note.into(),
+                    retryable: false,
+                    at: unix_now(),
+                };
+                self.ledger.put_failure(&user.id, Some(&f)).await?;
+            }
             return Ok(report);
         }
         if !self.settings.targets.contains(&Target::M365) {

@@ -177,9 +177,13 @@ pub(crate) async fn sync_user(State(app): State<App>, body: Bytes) -> Response {
         Err(why) => JobOutcome::GiveUp(why),
     };
     match outcome {
-        JobOutcome::Done(logs, value) => InvocationReply {
-            logs,
-            return_value: value,
+        JobOutcome::Done(report) => InvocationReply {
+            logs: vec![format!(
+                "sync-user {}: {} written",
+                report.user_id.as_deref().unwrap_or("?"),
+                report.written()
+            )],
+            return_value: serde_json::to_value(&report).unwrap_or(Value::Null),
             ..InvocationReply::default()
         }
         .into_response(StatusCode::OK),
@@ -199,7 +203,7 @@ pub(crate) async fn sync_user(State(app): State<App>, body: Bytes) -> Response {
 #[derive(Debug)]
 pub enum JobOutcome {
     /// Finished (failures of single targets are in the ledger).
-    Done(Vec<String>, Value),
+    Done(Box<crate::sync::UserReport>),
     /// Try again later.
     Retry(String),
     /// Never retry: poison with this reason.
@@ -211,23 +215,11 @@ impl App {
     pub async fn run_job(&self, job: &Job, dequeue_count: u32) -> JobOutcome {
         let max = self.engine().settings().max_attempts;
         match self.engine().sync_user(job).await {
-            Ok(report) => {
-                let value = serde_json::to_value(&report).unwrap_or(Value::Null);
-                match report.retryable_failure() {
-                    Some(why) if dequeue_count < max => JobOutcome::Retry(why.to_string()),
-                    Some(why) => {
-                        JobOutcome::GiveUp(format!("{why} (after {dequeue_count} attempts)"))
-                    }
-                    None => JobOutcome::Done(
-                        vec![format!(
-                            "sync-user {}: {} written",
-                            report.user_id.as_deref().unwrap_or("?"),
-                            report.written()
-                        )],
-                        value,
-                    ),
-                }
-            }
+            Ok(report) => match report.retryable_failure() {
+                Some(why) if dequeue_count < max => JobOutcome::Retry(why.to_string()),
+                Some(why) => JobOutcome::GiveUp(format!("{why} (after {dequeue_count} attempts)")),
+                None => JobOutcome::Done(Box::new(report)),
+            },
             Err(e) if e.is_retryable() && dequeue_count < max => JobOutcome::Retry(e.to_string()),
             Err(e) => JobOutcome::GiveUp(e.to_string()),
         }

@@ -128,9 +128,7 @@ impl Rig {
         let mut total = photo_sync::host::worker::WorkerStats::default();
         for _ in 0..200 {
             let s = self.worker.drain().await.unwrap();
-            total.done += s.done;
-            total.retried += s.retried;
-            total.poisoned += s.poisoned;
+            total.add(s);
             if self.queue.depth().await.unwrap() == 0 {
                 return total;
             }

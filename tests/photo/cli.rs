@@ -131,14 +131,14 @@ fn bad_arguments_are_refused_with_the_option_named() {
 }
 
 #[test]
-fn demo_normalises_every_sample_and_refuses_the_bad_ones_as_expected() {
+fn samples_normalise_and_the_bad_ones_are_refused_as_expected() {
     let d = temp_dir("demo");
     let samples = d.join("samples");
     let out = succeed(
         bin()
-            .args(["demo", "--samples"])
+            .args(["samples", "--out"])
             .arg(samples)
-            .arg("--out")
+            .arg("--normalize")
             .arg(d.join("out")),
     );
     let text = String::from_utf8_lossy(&out.stdout);
