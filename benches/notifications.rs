@@ -28,7 +28,10 @@ const SUB: &str = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07";
 const TENANT: &str = "84bd8158-6d4d-4958-8b9f-9d6445542f95";
 
 fn var(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn body(user: u64, seq: u64) -> String {
@@ -64,7 +67,10 @@ fn main() {
         let photos = Arc::new(SqlitePhotoStore::with_db(db.clone()).unwrap());
         let queue = LocalQueue::with_db(db).unwrap();
         let env = Env::default()
-            .with("PHOTOSYNC_NOTIFICATION_URL", "https://example.invalid/api/notifications")
+            .with(
+                "PHOTOSYNC_NOTIFICATION_URL",
+                "https://example.invalid/api/notifications",
+            )
             .with("PHOTOSYNC_CLIENT_STATE", STATE);
         let settings = SyncSettings {
             subscription: SubscriptionSettings::from_env(&env).unwrap(),
@@ -96,7 +102,10 @@ fn main() {
     let total = rate * seconds;
     let started = Instant::now();
     let (latencies, statuses, unique) = client_rt.block_on(async move {
-        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .unwrap();
         let interval = Duration::from_secs_f64(1.0 / rate as f64);
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -150,8 +159,15 @@ fn main() {
         pct(0.999),
         ms[ms.len() - 1]
     );
-    println!("unique notifications {unique}, jobs queued {queued}, lost {}", unique.saturating_sub(queued));
+    println!(
+        "unique notifications {unique}, jobs queued {queued}, lost {}",
+        unique.saturating_sub(queued)
+    );
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(statuses.get(&202).copied().unwrap_or(0), total, "every request answered 202");
+    assert_eq!(
+        statuses.get(&202).copied().unwrap_or(0),
+        total,
+        "every request answered 202"
+    );
     assert_eq!(queued, unique, "one job per unique notification");
 }

@@ -22,7 +22,10 @@ use photo_sync::photostore::{StoredPhoto, StoredRendition};
 use photo_sync::sandbox::{Sandbox, SandboxConfig};
 
 fn var(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn peak_rss_mib() -> f64 {
@@ -39,7 +42,10 @@ fn peak_rss_mib() -> f64 {
 fn main() {
     let users = var("USERS", 100_000) as usize;
     let latency = var("LATENCY_MS", 20);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let sb = Sandbox::start(SandboxConfig {
             users,

@@ -15,6 +15,7 @@ mod demo;
 mod doctor;
 mod function;
 mod sandbox;
+mod serve;
 
 /// Keeps every Microsoft 365 user's profile photo the same in every store.
 #[derive(Debug, Parser)]
@@ -32,6 +33,9 @@ enum Command {
     /// reconcile, HR webhooks, a change notification, drift and its repair; print a
     /// summary and write the HTML report.
     Demo(demo::DemoArgs),
+    /// Serve the function: the Azure Functions custom handler under the Functions host,
+    /// or standalone with the local queue worker and the reconcile schedule.
+    Serve(serve::ServeArgs),
     /// Sync one user now (object id, UPN, mail or employee id).
     Sync {
         /// The user.
@@ -141,6 +145,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Normalize(args) => normalize(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Sync {
             user,
             dry_run,

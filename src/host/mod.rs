@@ -3,6 +3,7 @@
 //! `photo-sync serve` with its durable local queue worker and in-process scheduler.
 
 pub mod demo;
+pub mod schedule;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -95,5 +96,51 @@ pub async fn build(env: &Env, auth: AuthOptions) -> anyhow::Result<Deployment> {
     Ok(Deployment {
         app,
         local_queue: Some(queue),
+    })
+}
+
+/// The reconcile's default schedule: 02:00 every night (NCRONTAB, six fields).
+pub const DEFAULT_SCHEDULE: &str = "0 0 2 * * *";
+
+/// The standalone host's in-process timer: runs the reconcile onto the app's queue at
+/// every time `schedule` names, until `stop` turns true. The schedule is checked now, so
+/// a bad one stops the start with its reason.
+pub fn scheduled_reconcile(
+    app: App,
+    schedule: &str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    let schedule = schedule::Schedule::parse(schedule)
+        .with_context(|| format!("PHOTOSYNC_RECONCILE_SCHEDULE={schedule:?}"))?;
+    Ok(async move {
+        loop {
+            let now = time::OffsetDateTime::now_utc();
+            let Some(next) = schedule.next_after(now) else {
+                tracing::warn!("the reconcile schedule names no future time; the timer stops");
+                return;
+            };
+            let wait = (next - now).try_into().unwrap_or(std::time::Duration::ZERO);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+            match app
+                .engine()
+                .reconcile(app.sink().as_ref(), false, &|_| {})
+                .await
+            {
+                Ok(r) => tracing::info!(
+                    checked = r.checked,
+                    queued = r.enqueued,
+                    "scheduled reconcile done"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduled reconcile failed; the next run tries again")
+                }
+            }
+        }
     })
 }
