@@ -35,6 +35,7 @@ pub mod config;
 pub mod doctor;
 pub mod graph;
 pub mod host;
+pub mod hr;
 pub mod ledger;
 pub mod photo;
 pub mod photostore;

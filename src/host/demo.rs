@@ -117,10 +117,16 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     let base = format!("http://{}", listener.local_addr()?);
     let secret = demo_secret(opts.seed);
     let (env, auth) = sandbox.endpoints().client_env("certificate")?;
-    let hr_host = reqwest::Url::parse(&sandbox.endpoints().hr_https_url)?
-        .host_str()
-        .unwrap_or("127.0.0.1")
-        .to_string();
+    let hr_url = reqwest::Url::parse(&sandbox.endpoints().hr_https_url)?;
+    let hr_host = hr_url.host_str().unwrap_or("127.0.0.1").to_string();
+    // The sandbox's HR system listens on loopback: trusted by exact address only, with
+    // its own CA (everything else private stays refused).
+    let hr_addr = format!(
+        "{hr_host}:{}",
+        hr_url.port_or_known_default().unwrap_or(443)
+    );
+    let ca_file = opts.dir.join("sandbox-ca.pem");
+    std::fs::write(&ca_file, &sandbox.endpoints().ca_pem)?;
     let env = sandbox
         .endpoints()
         .sharepoint_env(env)
@@ -135,7 +141,9 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
             format!("demo-client-state-{}", opts.seed),
         )
         .with("PHOTOSYNC_HR_WEBHOOK_SECRET", secret.clone())
-        .with("PHOTOSYNC_HR_PHOTO_HOSTS", hr_host);
+        .with("PHOTOSYNC_HR_PHOTO_HOSTS", hr_host)
+        .with("PHOTOSYNC_HR_PHOTO_TRUSTED", hr_addr)
+        .with("PHOTOSYNC_HR_PHOTO_CA_FILE", ca_file.to_string_lossy());
     let Deployment { app, local_queue } = build(&env, auth).await?;
     let queue = local_queue.context("the demo needs the local queue")?;
     let served = router(app.clone());

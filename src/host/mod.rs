@@ -89,10 +89,18 @@ pub async fn build(env: &Env, auth: AuthOptions) -> anyhow::Result<Deployment> {
     let ledger: Arc<dyn Ledger> = Arc::new(SqliteLedger::with_db(db.clone())?);
     let photos: Arc<dyn PhotoStore> = Arc::new(SqlitePhotoStore::with_db(db.clone())?);
     let queue = LocalQueue::with_db(db)?;
-    let engine = Engine::new(graph, sharepoint, ledger, photos, sync);
+    let hr = crate::hr::HrSettings::from_env(env).context("HR webhook settings")?;
+    let mut engine = Engine::new(graph, sharepoint, ledger, photos, sync);
+    if let Some(hr) = &hr {
+        let fetcher = crate::hr::fetch::PhotoFetcher::new(hr).context("HR photo fetcher")?;
+        engine = engine.with_fetcher(Arc::new(fetcher));
+    }
     let sink: Arc<dyn JobSink> = Arc::new(queue.clone());
-    let app = App::new(engine, sink, m365.tenant_id.clone())
+    let mut app = App::new(engine, sink, m365.tenant_id.clone())
         .with_poison(Arc::new(queue.clone()) as Arc<dyn Poison>);
+    if let Some(hr) = hr {
+        app = app.with_hr(hr);
+    }
     Ok(Deployment {
         app,
         local_queue: Some(queue),

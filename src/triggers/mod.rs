@@ -5,6 +5,7 @@
 //! the work (ledger dedupe key + queue message) and answers; the engine does the rest.
 
 mod envelope;
+mod hr;
 mod lifecycle;
 mod notifications;
 
@@ -42,6 +43,7 @@ struct Inner {
     poison: Option<Arc<dyn Poison>>,
     client_state: Option<Secret>,
     tenant_id: Option<String>,
+    hr: Option<crate::hr::HrSettings>,
     subs: std::sync::RwLock<SubCache>,
 }
 
@@ -73,25 +75,41 @@ impl App {
                 poison: None,
                 client_state,
                 tenant_id,
+                hr: None,
                 subs: std::sync::RwLock::new(SubCache::default()),
             }),
         }
     }
 
-    /// Where jobs that can never succeed go, with their reason.
-    pub fn with_poison(self, poison: Arc<dyn Poison>) -> Self {
+    fn edit(self, f: impl FnOnce(&mut Inner)) -> Self {
         let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
             engine: arc.engine.clone(),
             sink: Arc::clone(&arc.sink),
             poison: arc.poison.clone(),
             client_state: arc.client_state.clone(),
             tenant_id: arc.tenant_id.clone(),
+            hr: arc.hr.clone(),
             subs: std::sync::RwLock::new(SubCache::default()),
         });
-        inner.poison = Some(poison);
+        f(&mut inner);
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    /// Where jobs that can never succeed go, with their reason.
+    pub fn with_poison(self, poison: Arc<dyn Poison>) -> Self {
+        self.edit(|i| i.poison = Some(poison))
+    }
+
+    /// Accepts HR webhooks signed with these settings' keys.
+    pub fn with_hr(self, hr: crate::hr::HrSettings) -> Self {
+        self.edit(|i| i.hr = Some(hr))
+    }
+
+    /// The HR webhook settings, when configured.
+    pub fn hr(&self) -> Option<&crate::hr::HrSettings> {
+        self.inner.hr.as_ref()
     }
 
     /// The engine.
@@ -147,6 +165,10 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/lifecycle",
             post(lifecycle::handle).layer(DefaultBodyLimit::max(NOTIFICATION_BODY_LIMIT)),
+        )
+        .route(
+            "/api/hr-webhook",
+            post(hr::handle).layer(DefaultBodyLimit::disable()),
         )
         .route("/reconcile", post(envelope::reconcile))
         .route("/sync-user", post(envelope::sync_user))
