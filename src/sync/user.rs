@@ -51,13 +51,17 @@ impl Engine {
             return self.leaver(&user, &state, report).await;
         }
 
-        let candidate = match &job.hr_event {
-            Some(event) => self.hr_candidate(&user, event).await?,
-            None => None,
+        let result = match &job.hr_event {
+            Some(event) => self.hr_candidate(&user, event).await,
+            None => Ok(None),
         };
-        let result = self
-            .sync_resolved(&user, &state, candidate, &mut report)
-            .await;
+        let result = match result {
+            Ok(candidate) => {
+                self.sync_resolved(&user, &state, candidate, &mut report)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         match result {
             Ok(()) => {}
             Err(e) => {

@@ -56,6 +56,15 @@ pub fn sandbox_config(users: usize) -> SandboxConfig {
 
 /// A rig over `config`, with extra settings.
 pub async fn rig(config: SandboxConfig, extra: &[(&str, &str)]) -> Rig {
+    rig_with(config, extra, |_| Vec::new()).await
+}
+
+/// A rig whose settings may depend on the sandbox's endpoints.
+pub async fn rig_with(
+    config: SandboxConfig,
+    extra: &[(&str, &str)],
+    more: impl FnOnce(&photo_sync::sandbox::Endpoints) -> Vec<(String, String)>,
+) -> Rig {
     let sandbox = Sandbox::start(config).await.unwrap();
     let dir = temp_dir("rig");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -74,6 +83,9 @@ pub async fn rig(config: SandboxConfig, extra: &[(&str, &str)]) -> Rig {
         .with("PHOTOSYNC_HTTP_TIMEOUT_SECS", "10");
     for (k, v) in extra {
         env = env.with(k, *v);
+    }
+    for (k, v) in more(sandbox.endpoints()) {
+        env = env.with(&k, v);
     }
     if env
         .get("PHOTOSYNC_TARGETS")
