@@ -80,7 +80,10 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
         let standalone = functions_port.is_none();
-        if standalone && !args.no_worker {
+        // Under the Functions host the timer's jobs arrive through the queue trigger, but
+        // the HTTP functions' jobs go to the local queue (the Storage-queue client is not
+        // built yet), so this instance runs them itself.
+        if !args.no_worker {
             if let Some(queue) = &c.deployment.local_queue {
                 let worker = Worker::new(app.clone(), queue.clone(), WorkerOptions::default());
                 let stop = stop_rx.clone();

@@ -17,7 +17,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use envelope::{Invocation, InvocationReply, JobOutcome};
+pub use envelope::{
+    unwrap_value, Invocation, InvocationReply, JobOutcome, JOBS_BINDING, MESSAGE_BINDING,
+};
 
 use crate::config::Secret;
 use crate::ledger::Ledger;

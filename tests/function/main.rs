@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // a test binary: a failed unwrap is a failed test
 
 mod hr;
+mod layout;
 mod notifications;
 mod rig;
 mod sync;
