@@ -5,14 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_tools() {
-  command -v cmake >/dev/null 2>&1 && command -v nasm >/dev/null 2>&1
-}
-if ! need_tools; then
-  echo "== installing cmake and nasm (needed by the fast-codecs feature)"
+# cmake + nasm: the fast-codecs build; chromium: the report is checked in a real browser.
+missing=""
+command -v cmake >/dev/null 2>&1 || missing="$missing cmake"
+command -v nasm >/dev/null 2>&1 || missing="$missing nasm"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+if [ -n "$missing" ]; then
+  echo "== installing$missing (Debian packages)"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq cmake nasm >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
 echo "== tests, pure-Rust build (default)"

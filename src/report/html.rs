@@ -86,6 +86,8 @@ pub fn render(report: &Report, title: &str) -> String {
         for (target, rec) in &u.targets {
             let (class, state) = if rec.sha256.starts_with("pending:") {
                 ("warn", "write unconfirmed")
+            } else if target == "m365" && u.origin.as_deref() == Some("m365") {
+                ("ok", "holds the source photo, seen")
             } else {
                 ("ok", "written")
             };

@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used)] // a test binary: a failed unwrap is a failed test
 
+mod demo;
 mod hr;
 mod layout;
 mod notifications;
+mod report;
 mod rig;
 mod sync;
