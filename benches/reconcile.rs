@@ -61,7 +61,7 @@ fn main() {
         let env = env
             .with("PHOTOSYNC_LEDGER", format!("sqlite:{}", dir.join("ledger.db").display()))
             .with("PHOTOSYNC_GRAPH_CONCURRENCY", "16");
-        let Deployment { app, local_queue } = build(&env, auth).await.unwrap();
+        let Deployment { app, local_queue, .. } = build(&env, auth).await.unwrap();
         let queue = local_queue.unwrap();
         let engine = app.engine().clone();
         let rest = engine.graph().rest();

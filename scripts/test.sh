@@ -5,11 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# cmake + nasm: the fast-codecs build; chromium: the report is checked in a real browser.
+# cmake + nasm: the fast-codecs build; chromium: the report is checked in a real browser;
+# nodejs + npm: the storage tests install and run Azurite (npm azurite@3.35.0) themselves.
 missing=""
 command -v cmake >/dev/null 2>&1 || missing="$missing cmake"
 command -v nasm >/dev/null 2>&1 || missing="$missing nasm"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
   echo "== installing$missing (Debian packages)"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

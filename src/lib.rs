@@ -45,5 +45,6 @@ pub mod rest;
 pub mod samples;
 pub mod sandbox;
 pub mod sharepoint;
+pub mod storage;
 pub mod sync;
 pub mod triggers;

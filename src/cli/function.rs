@@ -229,9 +229,10 @@ pub(crate) fn report(html: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCo
     runtime()?.block_on(async {
         let c = connect(false, &[]).await?;
         let engine = c.deployment.app.engine();
-        let poisoned = match &c.deployment.local_queue {
-            Some(q) => q.poisoned().await?,
-            None => Vec::new(),
+        let poisoned = match (&c.deployment.local_queue, &c.deployment.azure_queue) {
+            (Some(q), _) => q.poisoned().await?,
+            (None, Some(q)) => q.poisoned().await?,
+            (None, None) => Vec::new(),
         };
         let report = crate::report::collect(
             engine.ledger().as_ref(),

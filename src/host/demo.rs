@@ -144,7 +144,9 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
         .with("PHOTOSYNC_HR_PHOTO_HOSTS", hr_host)
         .with("PHOTOSYNC_HR_PHOTO_TRUSTED", hr_addr)
         .with("PHOTOSYNC_HR_PHOTO_CA_FILE", ca_file.to_string_lossy());
-    let Deployment { app, local_queue } = build(&env, auth).await?;
+    let Deployment {
+        app, local_queue, ..
+    } = build(&env, auth).await?;
     let queue = local_queue.context("the demo needs the local queue")?;
     let served = router(app.clone());
     let server = tokio::spawn(async move { axum::serve(listener, served).await });

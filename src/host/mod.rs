@@ -2,11 +2,11 @@
 //! that run the one router — the Azure Functions custom handler and the standalone
 //! `photo-sync serve` with its durable local queue worker and in-process scheduler.
 
+pub mod backends;
 pub mod demo;
 pub mod schedule;
 pub mod worker;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -14,40 +14,11 @@ use anyhow::Context as _;
 use crate::auth::{AuthOptions, Credentials};
 use crate::config::{Env, M365Settings};
 use crate::graph::GraphClient;
-use crate::ledger::db::Db;
-use crate::ledger::{Ledger, SqliteLedger};
-use crate::photostore::{PhotoStore, SqlitePhotoStore};
-use crate::queue::{JobSink, LocalQueue, Poison};
+use crate::queue::{AzureQueue, LocalQueue};
 use crate::rest::RestClient;
 use crate::sharepoint::SharePointClient;
 use crate::sync::{Engine, SyncSettings};
 use crate::triggers::App;
-
-/// Where the ledger lives (`PHOTOSYNC_LEDGER`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LedgerLocation {
-    /// `sqlite:PATH` (default `sqlite:photo-sync.db`).
-    Sqlite(PathBuf),
-}
-
-impl LedgerLocation {
-    /// Reads `PHOTOSYNC_LEDGER`.
-    pub fn from_env(env: &Env) -> Result<Self, crate::config::ConfigError> {
-        let value = env
-            .get("PHOTOSYNC_LEDGER")
-            .unwrap_or("sqlite:photo-sync.db");
-        match value.split_once(':') {
-            Some(("sqlite", path)) if !path.trim().is_empty() => {
-                Ok(Self::Sqlite(PathBuf::from(path.trim())))
-            }
-            _ => Err(crate::config::ConfigError::Invalid {
-                key: "PHOTOSYNC_LEDGER",
-                value: value.to_string(),
-                why: "sqlite:PATH".into(),
-            }),
-        }
-    }
-}
 
 /// The function, built: the handlers' state and, for the standalone host, its queue.
 #[derive(Debug, Clone)]
@@ -56,21 +27,26 @@ pub struct Deployment {
     pub app: App,
     /// The durable local queue, when jobs go to it.
     pub local_queue: Option<LocalQueue>,
+    /// The Azure Storage queue, when jobs go to it.
+    pub azure_queue: Option<AzureQueue>,
 }
+
+pub use backends::{LedgerLocation, Locations, PhotoStoreLocation, QueueLocation};
 
 /// Builds everything from configuration: credentials, Graph and SharePoint clients, the
 /// ledger, photo store and queue. Fails with the settings that are missing or wrong.
 pub async fn build(env: &Env, auth: AuthOptions) -> anyhow::Result<Deployment> {
     let m365 = M365Settings::from_env(env).context("Microsoft 365 settings")?;
     let sync = SyncSettings::from_env(env).context("sync settings")?;
-    let creds = Arc::new(Credentials::from_settings(&m365, auth.clone()).context("credential")?);
+    let tokens: Arc<dyn crate::auth::TokenSource> =
+        Arc::new(Credentials::from_settings(&m365, auth.clone()).context("credential")?);
     let http = match auth.http {
         Some(h) => h,
         None => RestClient::default_http(m365.graph_concurrency)?,
     };
     let rest = Arc::new(RestClient::new(
         http,
-        creds as _,
+        Arc::clone(&tokens),
         m365.retry,
         m365.graph_concurrency,
         m365.photo_concurrency_per_mailbox,
@@ -84,26 +60,22 @@ pub async fn build(env: &Env, auth: AuthOptions) -> anyhow::Result<Deployment> {
     } else {
         None
     };
-    let LedgerLocation::Sqlite(path) = LedgerLocation::from_env(env)?;
-    let db = Db::open(&path)?;
-    let ledger: Arc<dyn Ledger> = Arc::new(SqliteLedger::with_db(db.clone())?);
-    let photos: Arc<dyn PhotoStore> = Arc::new(SqlitePhotoStore::with_db(db.clone())?);
-    let queue = LocalQueue::with_db(db)?;
+    let locations = Locations::from_env(env)?;
+    let b = backends::open(&locations, env, m365.cloud, tokens).await?;
     let hr = crate::hr::HrSettings::from_env(env).context("HR webhook settings")?;
-    let mut engine = Engine::new(graph, sharepoint, ledger, photos, sync);
+    let mut engine = Engine::new(graph, sharepoint, b.ledger, b.photos, sync);
     if let Some(hr) = &hr {
         let fetcher = crate::hr::fetch::PhotoFetcher::new(hr).context("HR photo fetcher")?;
         engine = engine.with_fetcher(Arc::new(fetcher));
     }
-    let sink: Arc<dyn JobSink> = Arc::new(queue.clone());
-    let mut app = App::new(engine, sink, m365.tenant_id.clone())
-        .with_poison(Arc::new(queue.clone()) as Arc<dyn Poison>);
+    let mut app = App::new(engine, b.sink, m365.tenant_id.clone()).with_poison(b.poison);
     if let Some(hr) = hr {
         app = app.with_hr(hr);
     }
     Ok(Deployment {
         app,
-        local_queue: Some(queue),
+        local_queue: b.local_queue,
+        azure_queue: b.azure_queue,
     })
 }
 

@@ -4,18 +4,20 @@
 //! time of the last full walk) and dedupe keys with an expiry.
 //!
 //! One trait, [`Ledger`], with SQLite as the embedded default ([`SqliteLedger`]) and Azure
-//! Table storage for Azure deployments; both pass the same test suite. The sync engine
+//! Table storage for Azure deployments ([`TableLedger`]); both pass the same test suite. The sync engine
 //! writes a target's record only *after* the target accepted the write, so a process that
 //! dies in between repeats the write, and a repeated write is a no-op for the store.
 
 pub mod db;
 mod sqlite;
+mod table;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteLedger;
+pub use table::{row_key, TableLedger};
 
 /// Why the ledger could not answer.
 #[derive(Debug, thiserror::Error)]

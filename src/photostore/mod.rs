@@ -5,12 +5,14 @@
 //! delivered, kept until the `sync-user` job that the webhook queued has taken them.
 //!
 //! One trait, [`PhotoStore`]: SQLite beside the ledger by default ([`SqlitePhotoStore`]),
-//! a Blob container on Azure.
+//! a Blob container on Azure ([`BlobPhotoStore`]).
 
+mod blob;
 mod sqlite;
 
 use serde::{Deserialize, Serialize};
 
+pub use blob::BlobPhotoStore;
 pub use sqlite::SqlitePhotoStore;
 
 pub use crate::ledger::LedgerError as StoreError;

@@ -6,10 +6,12 @@
 //! `<queue>-poison`); on Lambda to SQS; the standalone host uses [`LocalQueue`], a durable
 //! SQLite-backed queue with visibility timeouts, dequeue counts and a poison table.
 
+mod azure;
 mod local;
 
 use serde::{Deserialize, Serialize};
 
+pub use azure::{AzureQueue, DEFAULT_QUEUE};
 pub use local::{Delivery, LocalQueue, PoisonedJob};
 
 /// The version of the message schema this build writes.

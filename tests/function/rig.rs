@@ -93,7 +93,9 @@ pub async fn rig_with(
     {
         env = sandbox.endpoints().sharepoint_env(env);
     }
-    let Deployment { app, local_queue } = build(&env, auth).await.unwrap();
+    let Deployment {
+        app, local_queue, ..
+    } = build(&env, auth).await.unwrap();
     let queue = local_queue.unwrap();
     let router = router(app.clone());
     tokio::spawn(async move {
