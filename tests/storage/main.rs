@@ -6,6 +6,7 @@
 
 mod azurite;
 mod backends;
+mod function;
 mod ledger_suite;
 mod photostore_suite;
 mod queue;
