@@ -64,7 +64,9 @@ impl Sts {
     }
 }
 
-/// Resources this tenant issues tokens for (Graph and the SharePoint hosts).
+/// Resources this tenant issues tokens for: Graph, the SharePoint hosts, and Azure
+/// Storage (`https://storage.azure.com`, the audience of Blob, Queue and Table tokens),
+/// which photo-sync's Azure ledger and queue ask for.
 fn known_resource(shared: &Shared, resource: &str) -> Option<String> {
     let r = resource.trim_end_matches('/');
     let t = &shared.config.tenant_name;
@@ -75,6 +77,8 @@ fn known_resource(shared: &Shared, resource: &str) -> Option<String> {
     ];
     if r == "https://graph.microsoft.com" || r == "00000003-0000-0000-c000-000000000000" {
         Some("https://graph.microsoft.com".into())
+    } else if r == "https://storage.azure.com" {
+        Some(r.to_string())
     } else if sharepoint.iter().any(|s| s == r) {
         Some(r.to_string())
     } else {

@@ -111,12 +111,17 @@ impl StorageClient {
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| StorageError::Config(format!("HTTP client: {e}")))?;
-        Ok(Self {
+        Ok(Self::with_http(account, policy, http))
+    }
+
+    /// A caller over a given HTTP client (one that trusts a test CA, say).
+    pub fn with_http(account: StorageAccount, policy: RetryPolicy, http: reqwest::Client) -> Self {
+        Self {
             http,
             account: Arc::new(account),
             policy,
             jitter: Arc::new(Mutex::new(Jitter::new())),
-        })
+        }
     }
 
     /// The account.

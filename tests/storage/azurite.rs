@@ -70,10 +70,31 @@ fn azurite_js() -> PathBuf {
 /// The shared instance, started on first use.
 pub fn azurite() -> &'static Azurite {
     static ONE: OnceLock<Azurite> = OnceLock::new();
-    ONE.get_or_init(start)
+    ONE.get_or_init(|| start("", "http"))
 }
 
-fn start() -> Azurite {
+/// A second instance over HTTPS with Entra token checks on (`--oauth basic`: issuer,
+/// audience and lifetime are checked, the signature is not), and its certificate (PEM).
+pub fn azurite_oauth() -> &'static (Azurite, String) {
+    static ONE: OnceLock<(Azurite, String)> = OnceLock::new();
+    ONE.get_or_init(|| {
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("azurite-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+        std::fs::write(dir.join("cert.pem"), &cert_pem).unwrap();
+        std::fs::write(dir.join("key.pem"), key_pem).unwrap();
+        let args = format!(
+            "--oauth basic --cert '{}' --key '{}'",
+            dir.join("cert.pem").display(),
+            dir.join("key.pem").display()
+        );
+        (start(&args, "https"), cert_pem)
+    })
+}
+
+fn start(extra: &str, scheme: &str) -> Azurite {
     let js = azurite_js();
     let (blob_port, queue_port, table_port) = (free_port(), free_port(), free_port());
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -81,7 +102,7 @@ fn start() -> Azurite {
     std::fs::create_dir_all(&work).unwrap();
     // The shell stops Azurite as soon as this test process is gone, however it ends.
     let script = format!(
-        "node '{js}' --silent --inMemoryPersistence --disableTelemetry --skipApiVersionCheck --loose \
+        "node '{js}' {extra} --silent --inMemoryPersistence --disableTelemetry --skipApiVersionCheck --loose \
          --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
          --blobPort {blob_port} --queuePort {queue_port} --tablePort {table_port} & child=$!; \
          while kill -0 {parent} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done; kill $child 2>/dev/null",
@@ -109,10 +130,10 @@ fn start() -> Azurite {
     let key =
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     let connection_string = format!(
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};\
-         BlobEndpoint=http://127.0.0.1:{blob_port}/devstoreaccount1;\
-         QueueEndpoint=http://127.0.0.1:{queue_port}/devstoreaccount1;\
-         TableEndpoint=http://127.0.0.1:{table_port}/devstoreaccount1;"
+        "DefaultEndpointsProtocol={scheme};AccountName=devstoreaccount1;AccountKey={key};\
+         BlobEndpoint={scheme}://127.0.0.1:{blob_port}/devstoreaccount1;\
+         QueueEndpoint={scheme}://127.0.0.1:{queue_port}/devstoreaccount1;\
+         TableEndpoint={scheme}://127.0.0.1:{table_port}/devstoreaccount1;"
     );
     Azurite {
         connection_string,

@@ -10,3 +10,4 @@ mod function;
 mod ledger_suite;
 mod photostore_suite;
 mod queue;
+mod tokens;
