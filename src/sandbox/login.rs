@@ -77,9 +77,7 @@ fn known_resource(shared: &Shared, resource: &str) -> Option<String> {
     ];
     if r == "https://graph.microsoft.com" || r == "00000003-0000-0000-c000-000000000000" {
         Some("https://graph.microsoft.com".into())
-    } else if r == "https://storage.azure.com" {
-        Some(r.to_string())
-    } else if sharepoint.iter().any(|s| s == r) {
+    } else if r == "https://storage.azure.com" || sharepoint.iter().any(|s| s == r) {
         Some(r.to_string())
     } else {
         None
