@@ -147,23 +147,36 @@ pub(crate) fn reconcile(
         let c = connect(sandbox, &dry(dry_run)).await?;
         let app = &c.deployment.app;
         let tty = std::io::stderr().is_terminal() && !json;
+        let spinner = progress_spinner(tty, "checking users");
+        let ticker = spinner.clone();
         let progress = move |n: u64| {
-            if tty {
-                eprint!("\r  checked {n} users…");
-            }
+            ticker.set_position(n);
         };
         let report = app
             .engine()
             .reconcile(app.sink().as_ref(), full, &progress)
             .await?;
-        if tty {
-            eprintln!();
-        }
+        spinner.finish_and_clear();
         let mut stats = None;
         if !no_sync && !dry_run {
             if let Some(queue) = &c.deployment.local_queue {
                 let worker = Worker::new(app.clone(), queue.clone(), WorkerOptions::default());
-                stats = Some(worker.drain().await?);
+                let bar = progress_bar(tty, queue.depth().await.unwrap_or(0));
+                let watch = {
+                    let (bar, queue) = (bar.clone(), queue.clone());
+                    tokio::spawn(async move {
+                        loop {
+                            if let Ok(left) = queue.depth().await {
+                                bar.set_position(bar.length().unwrap_or(0).saturating_sub(left));
+                            }
+                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        }
+                    })
+                };
+                let drained = worker.drain().await;
+                watch.abort();
+                bar.finish_and_clear();
+                stats = Some(drained?);
             }
         }
         if json {
@@ -251,4 +264,35 @@ pub(crate) fn report(html: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCo
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A spinner with a count and a rate on a terminal; hidden otherwise (PRODUCT.md §9).
+fn progress_spinner(tty: bool, what: &str) -> indicatif::ProgressBar {
+    if !tty {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg}: {human_pos} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// A bar over the queued jobs on a terminal; hidden otherwise.
+fn progress_bar(tty: bool, len: u64) -> indicatif::ProgressBar {
+    if !tty || len == 0 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "syncing {bar:30} {human_pos}/{human_len} jobs (eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
