@@ -19,7 +19,10 @@ use photo_sync::config::Env;
 use photo_sync::host::{build, Deployment};
 
 fn var(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn peak_rss_mib() -> f64 {
@@ -37,12 +40,20 @@ fn main() {
     let users = var("USERS", 100_000);
     let latency = var("LATENCY_MS", 20);
     let mut child = Command::new(env!("CARGO_BIN_EXE_photo-sync"))
-        .args(["sandbox", "--users", &users.to_string(), "--latency-ms", &latency.to_string()])
+        .args([
+            "sandbox",
+            "--users",
+            &users.to_string(),
+            "--latency-ms",
+            &latency.to_string(),
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let ep: serde_json::Value = serde_json::from_str(&line).unwrap();
     let s = |k: &str| ep[k].as_str().unwrap().to_owned();
     let dir = std::env::temp_dir().join(format!("photo-sync-bench-alone-{}", std::process::id()));
@@ -55,10 +66,23 @@ fn main() {
         .with("AZURE_CLIENT_SECRET", s("client_secret"))
         .with("PHOTOSYNC_CREDENTIAL", "secret")
         .with("PHOTOSYNC_GRAPH_CONCURRENCY", "16")
-        .with("PHOTOSYNC_LEDGER", format!("sqlite:{}", dir.join("ledger.db").display()));
+        .with(
+            "PHOTOSYNC_LEDGER",
+            format!("sqlite:{}", dir.join("ledger.db").display()),
+        );
     let cert = reqwest::Certificate::from_pem(s("ca_pem").as_bytes()).unwrap();
-    let auth = AuthOptions { http: Some(reqwest::Client::builder().add_root_certificate(cert).build().unwrap()) };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let auth = AuthOptions {
+        http: Some(
+            reqwest::Client::builder()
+                .add_root_certificate(cert)
+                .build()
+                .unwrap(),
+        ),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let Deployment { app, .. } = build(&env, auth).await.unwrap();
         let engine = app.engine().clone();

@@ -37,6 +37,7 @@ pub mod graph;
 pub mod host;
 pub mod hr;
 pub mod ledger;
+pub mod package;
 pub mod photo;
 pub mod photostore;
 pub mod queue;

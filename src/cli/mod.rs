@@ -14,6 +14,7 @@ use crate::samples;
 mod demo;
 mod doctor;
 mod function;
+mod package;
 mod sandbox;
 mod serve;
 
@@ -98,6 +99,16 @@ enum Command {
     /// Run the sandbox tenant alone; the first output line is a JSON object of its
     /// endpoints. Serves until interrupted.
     Sandbox(sandbox::SandboxArgs),
+    /// Write the deployment packages around this executable: the Azure Functions zip
+    /// (binary, host.json, function folders) and the AWS Lambda zip (`bootstrap`).
+    Package {
+        /// Destination folder.
+        #[arg(long, default_value = "dist")]
+        out: PathBuf,
+        /// Package this executable instead of the running one.
+        #[arg(long)]
+        binary: Option<PathBuf>,
+    },
     /// Write the generated sample photos (named by what they should become) to a folder.
     Samples {
         /// Destination folder.
@@ -163,6 +174,7 @@ pub fn main() -> ExitCode {
         Command::Report { html, json } => function::report(html, json),
         Command::Doctor { json, sandbox } => doctor::run(json, sandbox),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Package { out, binary } => package::run(&out, binary.as_ref()),
         Command::Samples {
             out,
             normalize: Some(renditions),

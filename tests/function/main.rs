@@ -7,6 +7,7 @@ mod demo;
 mod hr;
 mod layout;
 mod notifications;
+mod package;
 mod report;
 mod rig;
 mod sync;
