@@ -3,6 +3,8 @@
 //! `photo-sync serve` with its durable local queue worker and in-process scheduler.
 
 pub mod demo;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod schedule;
 pub mod worker;
 
@@ -105,6 +107,15 @@ pub async fn build(env: &Env, auth: AuthOptions) -> anyhow::Result<Deployment> {
         app,
         local_queue: Some(queue),
     })
+}
+
+/// The SQS queue when `PHOTOSYNC_SQS_QUEUE_URL` is set (the Lambda host's job sink and
+/// poison queue), `None` otherwise.
+pub fn sqs_queue(env: &Env) -> anyhow::Result<Option<Arc<crate::queue::SqsQueue>>> {
+    match crate::queue::SqsSettings::from_env(env).context("SQS settings")? {
+        Some(s) => Ok(Some(Arc::new(crate::queue::SqsQueue::new(s)?))),
+        None => Ok(None),
+    }
 }
 
 /// The reconcile's default schedule: 02:00 every night (NCRONTAB, six fields).
