@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test twice: the default pure-Rust build and the C-accelerated build that
 # packaging uses (both must pass the same tests). That build compiles a vendored
-# libjpeg-turbo with cmake and nasm; they are installed here when missing.
+# libjpeg-turbo with cmake and nasm; they are installed here when missing. Then the
+# AWS Lambda host's tests (--features lambda), against moto's SQS server (PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,15 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
+# moto's SQS server: the Lambda host's SQS tests run against it on loopback.
+if ! python3 -c "import moto.server, flask, flask_cors" >/dev/null 2>&1; then
+  echo "== installing moto[server] (PyPI)"
+  python3 -m pip install --quiet 'moto[server]'
+fi
+
 echo "== tests, pure-Rust build (default)"
 cargo test --locked
 echo "== tests, C-accelerated build (--features fast-codecs)"
 cargo test --locked --features fast-codecs
+echo "== tests, AWS Lambda host and SQS sink (--features lambda)"
+cargo test --locked --features lambda --test lambda

@@ -24,9 +24,14 @@ pub(crate) fn run(out: &Path, binary: Option<&PathBuf>) -> anyhow::Result<ExitCo
     let functions = out.join("photo-sync-functions.zip");
     std::fs::write(&functions, crate::package::functions_zip(&bytes)?)
         .with_context(|| format!("writing {}", functions.display()))?;
-    let lambda = out.join("photo-sync-lambda.zip");
-    std::fs::write(&lambda, crate::package::lambda_zip(&bytes)?)
-        .with_context(|| format!("writing {}", lambda.display()))?;
+    // The running executable knows whether it has the Lambda host; another one is
+    // taken at its word.
+    let lambda =
+        (binary.is_some() || cfg!(feature = "lambda")).then(|| out.join("photo-sync-lambda.zip"));
+    if let Some(lambda) = &lambda {
+        std::fs::write(lambda, crate::package::lambda_zip(&bytes)?)
+            .with_context(|| format!("writing {}", lambda.display()))?;
+    }
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
     println!(
         "packaged {} ({:.1} MB)",

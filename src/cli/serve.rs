@@ -4,6 +4,8 @@
 //! queue's worker and the reconcile on its schedule (`PHOTOSYNC_RECONCILE_SCHEDULE`,
 //! NCRONTAB, default `0 0 2 * * *`). With no tenant configured it refuses to start and
 //! names the missing settings; `--sandbox` runs it against the built-in sandbox tenant.
+//! Under AWS Lambda (`AWS_LAMBDA_RUNTIME_API` set, m365-facts B§5) it runs the Lambda
+//! host instead, with SQS as the job queue (a build with `--features lambda`).
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
@@ -13,6 +15,10 @@ use anyhow::Context as _;
 
 use crate::config::Env;
 use crate::host::worker::{Worker, WorkerOptions};
+#[cfg(feature = "lambda")]
+use crate::queue::{JobSink, Poison};
+#[cfg(feature = "lambda")]
+use std::sync::Arc;
 
 /// Options of `photo-sync serve`.
 #[derive(Debug, clap::Args)]
@@ -48,6 +54,9 @@ pub(crate) fn init_logs() {
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     init_logs();
     let process = Env::process();
+    if let Some(api) = process.get("AWS_LAMBDA_RUNTIME_API") {
+        return lambda(args, &process, api);
+    }
     let functions_port = process
         .get("FUNCTIONS_CUSTOMHANDLER_PORT")
         .map(str::to_string);
@@ -114,6 +123,61 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Lambda host: the app with SQS as its sink and poison queue, run by the Lambda
+/// runtime loop. A start that fails is reported to the Runtime API's init error.
+#[cfg(feature = "lambda")]
+fn lambda(args: &ServeArgs, process: &Env, runtime_api: &str) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let started = async {
+            let sqs = crate::host::sqs_queue(process)?.context(
+                "PHOTOSYNC_SQS_QUEUE_URL is not set: on AWS Lambda jobs go to an SQS queue",
+            )?;
+            // The sandbox builds its own settings; the function's public URL and
+            // clientState still come from the Lambda environment when given.
+            let extra: Vec<(&str, String)> =
+                ["PHOTOSYNC_NOTIFICATION_URL", "PHOTOSYNC_CLIENT_STATE"]
+                    .into_iter()
+                    .filter(|_| args.sandbox)
+                    .filter_map(|k| Some((k, process.get(k)?.to_string())))
+                    .collect();
+            let c = super::function::connect(args.sandbox, &extra).await?;
+            let app = c
+                .deployment
+                .app
+                .clone()
+                .with_sink(Arc::clone(&sqs) as Arc<dyn JobSink>)
+                .with_poison(sqs as Arc<dyn Poison>);
+            anyhow::Ok((c, app))
+        }
+        .await;
+        let (c, app) = match started {
+            Ok(v) => v,
+            Err(e) => {
+                crate::host::lambda::report_init_error(runtime_api, &format!("{e:#}")).await;
+                return Err(e);
+            }
+        };
+        tracing::info!(sandbox = args.sandbox, "photo-sync on AWS Lambda");
+        crate::host::lambda::run(app).await?;
+        drop(c);
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Without the Lambda host compiled in, say how to get it.
+#[cfg(not(feature = "lambda"))]
+fn lambda(_args: &ServeArgs, _process: &Env, _runtime_api: &str) -> anyhow::Result<ExitCode> {
+    anyhow::bail!(
+        "AWS_LAMBDA_RUNTIME_API is set, so this is AWS Lambda, but this photo-sync was built \
+         without the Lambda host: build it with `cargo build --release --features lambda`"
+    )
 }
 
 async fn shutdown_signal() {

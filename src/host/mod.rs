@@ -4,6 +4,8 @@
 
 pub mod backends;
 pub mod demo;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod schedule;
 pub mod worker;
 
@@ -77,6 +79,15 @@ pub async fn build(env: &Env, auth: AuthOptions) -> anyhow::Result<Deployment> {
         local_queue: b.local_queue,
         azure_queue: b.azure_queue,
     })
+}
+
+/// The SQS queue when `PHOTOSYNC_SQS_QUEUE_URL` is set (the Lambda host's job sink and
+/// poison queue), `None` otherwise.
+pub fn sqs_queue(env: &Env) -> anyhow::Result<Option<Arc<crate::queue::SqsQueue>>> {
+    match crate::queue::SqsSettings::from_env(env).context("SQS settings")? {
+        Some(s) => Ok(Some(Arc::new(crate::queue::SqsQueue::new(s)?))),
+        None => Ok(None),
+    }
 }
 
 /// The reconcile's default schedule: 02:00 every night (NCRONTAB, six fields).

@@ -3,16 +3,19 @@
 //!
 //! Producers use [`JobSink`]. On Azure the messages go to a Storage queue (the Functions
 //! host runs `sync-user` per message and moves a message that keeps failing to
-//! `<queue>-poison`); on Lambda to SQS; the standalone host uses [`LocalQueue`], a durable
+//! `<queue>-poison`); on Lambda to SQS ([`SqsQueue`]); the standalone host uses [`LocalQueue`], a durable
 //! SQLite-backed queue with visibility timeouts, dequeue counts and a poison table.
 
 mod azure;
 mod local;
+pub mod sigv4;
+mod sqs;
 
 use serde::{Deserialize, Serialize};
 
 pub use azure::{AzureQueue, DEFAULT_QUEUE};
 pub use local::{Delivery, LocalQueue, PoisonedJob};
+pub use sqs::{SqsError, SqsQueue, SqsSettings, MAX_BATCH};
 
 /// The version of the message schema this build writes.
 pub const JOB_VERSION: u32 = 1;

@@ -99,6 +99,11 @@ impl App {
         }
     }
 
+    /// Puts jobs on `sink` instead (the Lambda host's SQS queue).
+    pub fn with_sink(self, sink: Arc<dyn JobSink>) -> Self {
+        self.edit(|i| i.sink = sink)
+    }
+
     /// Where jobs that can never succeed go, with their reason.
     pub fn with_poison(self, poison: Arc<dyn Poison>) -> Self {
         self.edit(|i| i.poison = Some(poison))

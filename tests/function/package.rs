@@ -34,6 +34,27 @@ print(json.dumps(out))
 "#;
     let functions = out.join("photo-sync-functions.zip");
     let lambda = out.join("photo-sync-lambda.zip");
+    // The running build makes a Lambda zip only when it has the Lambda host.
+    assert_eq!(lambda.exists(), cfg!(feature = "lambda"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        stdout.contains("no Lambda zip"),
+        !cfg!(feature = "lambda"),
+        "{stdout}"
+    );
+    // Named explicitly, an executable is taken at its word.
+    let run = Command::new(exe)
+        .args(["package", "--out"])
+        .arg(&out)
+        .arg("--binary")
+        .arg(exe)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let py = Command::new("python3")
         .arg("-c")
         .arg(script)
