@@ -45,11 +45,12 @@ pub(crate) fn run(out: &Path, binary: Option<&PathBuf>) -> anyhow::Result<ExitCo
         crate::package::FUNCTIONS.len(),
         crate::package::FUNCTIONS_EXECUTABLE
     );
-    println!(
-        "  {} ({:.1} MB): bootstrap",
-        lambda.display(),
-        size(&lambda)
-    );
+    match &lambda {
+        Some(lambda) => println!("  {} ({:.1} MB): bootstrap", lambda.display(), size(lambda)),
+        None => println!(
+            "  no Lambda zip: this build has no Lambda host (`cargo build --release --features lambda,fast-codecs`)"
+        ),
+    }
     if binary.is_none() && !cfg!(feature = "fast-codecs") {
         println!("  note: this build uses the pure-Rust codecs; `cargo build --release --features fast-codecs` is faster in production");
     }
