@@ -39,7 +39,8 @@ pub fn write(entries: &[Entry<'_>]) -> Result<Vec<u8>, ZipError> {
     let mut central: Vec<u8> = Vec::new();
     for e in entries {
         let crc = crc32fast::hash(e.data);
-        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(e.data)
             .map_err(|err| ZipError::Deflate(e.name.clone(), err))?;
         let deflated = enc
