@@ -52,11 +52,10 @@ impl ContainerClient {
     pub async fn ensure(&self) -> Result<(), StorageError> {
         let req = StorageRequest::new(Service::Blob, Method::PUT, format!("/{}", self.container))
             .query("restype", "container");
-        match self.client.send(&req).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_conflict() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.client
+            .send_unless(&req, StorageError::is_conflict)
+            .await
+            .map(drop)
     }
 
     /// Writes a block blob. With `only_if_absent`, an existing blob is left as it is and
@@ -101,11 +100,10 @@ impl ContainerClient {
             Method::DELETE,
             blob_path(&self.container, name),
         );
-        match self.client.send(&req).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.client
+            .send_unless(&req, StorageError::is_not_found)
+            .await
+            .map(drop)
     }
 }
 

@@ -129,6 +129,20 @@ impl StorageClient {
         &self.account
     }
 
+    /// Sends `req`; an error `tolerated` accepts (409 for "create", 404 for "delete")
+    /// comes back as `None` instead.
+    pub async fn send_unless(
+        &self,
+        req: &StorageRequest,
+        tolerated: fn(&StorageError) -> bool,
+    ) -> Result<Option<StorageResponse>, StorageError> {
+        match self.send(req).await {
+            Ok(resp) => Ok(Some(resp)),
+            Err(e) if tolerated(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends `req`, retrying what may heal. Non-2xx answers are errors.
     pub async fn send(&self, req: &StorageRequest) -> Result<StorageResponse, StorageError> {
         let started = Instant::now();

@@ -61,11 +61,10 @@ impl QueueClient {
     /// Creates the queue; an existing one is fine.
     pub async fn ensure(&self) -> Result<(), StorageError> {
         let req = StorageRequest::new(Service::Queue, Method::PUT, format!("/{}", self.queue));
-        match self.client.send(&req).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_conflict() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.client
+            .send_unless(&req, StorageError::is_conflict)
+            .await
+            .map(drop)
     }
 
     /// Puts one message, base64-encoded.
@@ -128,11 +127,10 @@ impl QueueClient {
             format!("/{}/messages/{id}", self.queue),
         )
         .query("popreceipt", pop_receipt);
-        match self.client.send(&req).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.client
+            .send_unless(&req, StorageError::is_not_found)
+            .await
+            .map(drop)
     }
 }
 

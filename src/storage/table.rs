@@ -102,11 +102,10 @@ impl TableClient {
             .header("Accept", NO_METADATA)
             .header("Prefer", "return-no-content")
             .body(JSON, body);
-        match self.client.send(&req).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_conflict() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.client
+            .send_unless(&req, StorageError::is_conflict)
+            .await
+            .map(drop)
     }
 
     /// One entity, `None` when it does not exist.
@@ -187,11 +186,10 @@ impl TableClient {
         )
         .header("Accept", NO_METADATA)
         .header("If-Match", if_match.unwrap_or("*"));
-        match self.client.send(&req).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_not_found() => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.client
+            .send_unless(&req, StorageError::is_not_found)
+            .await
+            .map(|r| r.is_some())
     }
 
     /// Entities matching `filter` (an OData filter built with [`odata_literal`]), in key
