@@ -180,7 +180,8 @@ fn lambda(_args: &ServeArgs, _process: &Env, _runtime_api: &str) -> anyhow::Resu
     )
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM (the Functions host and systemd stop with SIGTERM).
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -35,6 +35,9 @@ pub struct SandboxConfig {
     pub granted_sharepoint_roles: Vec<String>,
     /// How change and lifecycle notifications are delivered (m365-facts B§1.2, B§1.5).
     pub delivery: Delivery,
+    /// Loopback port of the plain listener (Graph, identity, SharePoint, HR); 0 picks a
+    /// free one. The TLS login authority always takes a free port.
+    pub port: u16,
 }
 
 impl Default for SandboxConfig {
@@ -53,6 +56,7 @@ impl Default for SandboxConfig {
             allow_http_notification_url: false,
             granted_sharepoint_roles: vec!["Sites.FullControl.All".into()],
             delivery: Delivery::default(),
+            port: 0,
         }
     }
 }
@@ -124,6 +128,47 @@ pub struct Limits {
     pub app_requests_per_second: u32,
 }
 
+/// How hard the sandbox throttles (`photo-sync sandbox --throttle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ThrottleMode {
+    /// No limits at all.
+    Off,
+    /// The documented limits (m365-facts B§2.3).
+    #[default]
+    Documented,
+    /// Every documented limit cut to a twentieth, and two photo requests per mailbox at
+    /// once: throttling within seconds, to test a script's retry logic.
+    Harsh,
+}
+
+impl ThrottleMode {
+    /// Whether limits are enforced, and which.
+    pub fn limits(self) -> Option<Limits> {
+        match self {
+            ThrottleMode::Off => None,
+            ThrottleMode::Documented => Some(Limits::default()),
+            ThrottleMode::Harsh => Some(Limits::harsh()),
+        }
+    }
+}
+
+impl Limits {
+    /// The documented limits cut to a twentieth (photo concurrency to 2).
+    pub fn harsh() -> Self {
+        let d = Self::default();
+        Self {
+            resource_units_small: d.resource_units_small / 20,
+            resource_units_medium: d.resource_units_medium / 20,
+            resource_units_large: d.resource_units_large / 20,
+            writes_per_150s: d.writes_per_150s / 20,
+            photo_concurrency: 2,
+            photo_requests_per_10min: d.photo_requests_per_10min / 20,
+            photo_upload_bytes_per_30s: d.photo_upload_bytes_per_30s / 20,
+            app_requests_per_second: d.app_requests_per_second / 20,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -163,6 +208,8 @@ pub struct Variants {
     /// The status SharePoint answers `SetSingleValueProfileProperty` with for an unknown
     /// account (the message is known, the status is UNCONFIRMED).
     pub unknown_profile: UnknownProfile,
+    /// What a delta token older than its lifetime gets (m365-facts B§2.1).
+    pub delta_expired: DeltaExpired,
 }
 
 /// Lifecycle notification fields (m365-facts B§1.4).
@@ -206,6 +253,42 @@ pub enum NoPhoto {
     /// Metadata is 200 with a 1x1 GIF placeholder and an empty `@odata.mediaEtag`;
     /// `$value` is still 404 (profilephoto-get.md).
     Placeholder,
+    /// Both in one tenant, fixed per user (the id's last hex digit: even → 404, odd →
+    /// placeholder), for clients that must handle either shape on every user.
+    Mixed,
+}
+
+impl NoPhoto {
+    /// The shape a user with this object id gets: never `Mixed`.
+    pub fn for_user(self, id: &str) -> NoPhoto {
+        match self {
+            NoPhoto::Mixed => {
+                let odd = id
+                    .chars()
+                    .last()
+                    .and_then(|c| c.to_digit(16))
+                    .is_some_and(|d| d % 2 == 1);
+                if odd {
+                    NoPhoto::Placeholder
+                } else {
+                    NoPhoto::NotFound
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// What an expired delta token gets (m365-facts B§2.1: tokens last 7 days; "an expired
+/// token gives a 40x error such as `syncStateNotFound`", while 410 Gone with a
+/// `Location` asks for a full resync).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeltaExpired {
+    /// 400 `syncStateNotFound`.
+    #[default]
+    SyncStateNotFound400,
+    /// 410 Gone `resyncRequired` with `Location`, as an invalidated token gets.
+    Gone410,
 }
 
 /// A user without an Exchange Online mailbox (m365-facts A§1.5).

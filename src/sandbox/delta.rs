@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::auth_check::{Caller, Denied, DIRECTORY_READ};
+use super::config::DeltaExpired;
 use super::error::GraphFault;
 use super::odata;
 use super::server::Shared;
@@ -119,21 +120,28 @@ pub(crate) async fn delta(
         }
         Some(raw) => decode(raw).ok_or_else(sync_state_not_found)?,
     };
-    if cursor.e != epoch {
+    let resync = |cursor: &Cursor| {
         let location = match &cursor.sel {
             Some(sel) => format!("{base}?$select={}", sel.join(",")),
             None => base.clone(),
         };
-        return Err(GraphFault::new(
+        GraphFault::new(
             StatusCode::GONE,
             "resyncRequired",
             "The delta token is no longer valid. Replace any local data with a full sync from \
              the URL in the Location header.",
         )
-        .with_header(header::LOCATION, location));
+        .with_header(header::LOCATION, location)
+    };
+    if cursor.e != epoch {
+        return Err(resync(&cursor));
     }
     if now - cursor.t > TOKEN_LIFETIME_SECS {
-        return Err(sync_state_not_found());
+        // m365-facts B§2.1: expiry answers differ between sources; a knob picks.
+        return Err(match shared.state().variants.delta_expired {
+            DeltaExpired::SyncStateNotFound400 => sync_state_not_found(),
+            DeltaExpired::Gone410 => resync(&cursor),
+        });
     }
     // A deltaLink starts a new incremental round up to the current head.
     if odata::option(&pairs, "$deltatoken").is_some() {

@@ -117,6 +117,19 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    if body_len > MAX_BODY {
+        // m365-facts A§1.2: 4 MB per request. Read the body before answering, so the
+        // client sees the 413 instead of a connection closed under its upload.
+        drain(req.into_body()).await;
+        let fault = bare_fault(StatusCode::PAYLOAD_TOO_LARGE);
+        return finish(
+            &shared,
+            fault.into_response(),
+            &request_id,
+            &client_request_id,
+            None,
+        );
+    }
     let class = classify(&shared, req.method(), req.uri(), body_len);
     count(&shared, &class, in_batch);
     let (method, uri) = (req.method().to_string(), req.uri().to_string());
@@ -146,6 +159,25 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
         in_batch,
     });
     response
+}
+
+/// The largest request body Graph takes (m365-facts A§1.2, the REST request-size limit).
+const MAX_BODY: u64 = 4 * 1024 * 1024;
+
+/// Read and drop a refused body: at most 64 MiB, for at most 30 s.
+async fn drain(body: Body) {
+    use futures::StreamExt as _;
+    let mut stream = body.into_data_stream();
+    let mut seen = 0usize;
+    let read = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len();
+            if seen > 64 * 1024 * 1024 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), read).await;
 }
 
 /// Faults, limits and latency; Ok carries the photo in-flight guard and RU cost.
@@ -343,6 +375,28 @@ fn finish(
             );
             Response::from_parts(parts, Body::from(json.to_string()))
         }
+        // An axum rejection (body over the limit, unreadable path) has no Graph body
+        // yet: give it one, so every answer has Graph's error shape.
+        None if response.status().is_client_error() || response.status().is_server_error() => {
+            let fault = bare_fault(response.status());
+            let body = ErrorBody {
+                code: fault.code,
+                message: fault.message,
+            };
+            let json = graph_error_json(
+                &body,
+                &shared.clock.graph_date(),
+                request_id,
+                client_request_id,
+            );
+            let (mut parts, _) = response.into_parts();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Response::from_parts(parts, Body::from(json.to_string()))
+        }
         None => response,
     };
     let h = response.headers_mut();
@@ -363,12 +417,55 @@ fn finish(
     response
 }
 
+/// Graph's code and message for an error status that no route wrote a body for.
+fn bare_fault(status: StatusCode) -> GraphFault {
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "RequestEntityTooLarge",
+            "The request body is larger than the 4 MB Graph accepts.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "UnsupportedMediaType",
+            "The Content-Type of the request is not supported.",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "Request_BadRequest",
+            "Specified HTTP method is not allowed for the request target.",
+        ),
+        s if s.is_client_error() => ("BadRequest", "The request could not be read."),
+        _ => ("InternalServerError", "An internal server error occurred."),
+    };
+    GraphFault::new(status, code, message)
+}
+
+/// Anything outside `/v1.0` and `/beta` and the token, SharePoint and HR routes: Graph
+/// answers 400 `BadRequest` "Invalid version." (seen in the field:
+/// msgraph-sample-blazor-clientside#94, a request without `/v1.0`).
+pub(crate) async fn outside_graph(State(shared): State<Arc<Shared>>) -> Response {
+    let id = shared.request_id();
+    let fault = GraphFault::new(StatusCode::BAD_REQUEST, "BadRequest", "Invalid version.");
+    finish(&shared, fault.into_response(), &id, &id, None)
+}
+
+/// A method a non-Graph route (token, identity, HR) does not take, in Graph's shape.
+pub(crate) async fn outside_method(State(shared): State<Arc<Shared>>) -> Response {
+    let id = shared.request_id();
+    finish(
+        &shared,
+        GraphFault::method_not_allowed().into_response(),
+        &id,
+        &id,
+        None,
+    )
+}
+
 /// Unknown Graph path.
 pub(crate) async fn not_found(uri: Uri) -> GraphFault {
-    let seg = uri
-        .path()
-        .strip_prefix("/v1.0/")
-        .unwrap_or(uri.path())
+    // Inside the nested router the path has lost its `/v1.0` already.
+    let path = uri.path().trim_start_matches('/');
+    let seg = path
+        .strip_prefix("v1.0/")
+        .unwrap_or(path)
         .split('/')
         .next()
         .map(decode_segment)

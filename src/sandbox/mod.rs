@@ -19,6 +19,8 @@
 //!   properties; `sp_store`: the files and properties; `sp_auth`: SharePoint's token
 //!   rules, error bodies and throttling faults.
 //! - `hr`: the HR system's photos and Standard-Webhooks-signed HR events.
+//! - `control`: the sandbox's own control plane under `/_sandbox` (admin-centre changes,
+//!   the clock, delta invalidation, counters), for scripts and the conformance suite.
 //! - `tenant`: the state and the [`Tenant`] handle; `model`: the values it hands out;
 //!   `seed`: deterministic users; `client_env`: settings that point photo-sync at it.
 
@@ -28,6 +30,7 @@ mod certs;
 mod client_env;
 mod clock;
 pub mod config;
+mod control;
 mod delta;
 mod error;
 mod gate;
@@ -60,8 +63,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    BadContentType, Delivery, Faults, LifecycleShape, Limits, NoMailbox, NoPhoto, PhotoDelete,
-    RetryAfterFormat, SandboxConfig, UnknownProfile, ValidationContentType, Variants,
+    BadContentType, Delivery, DeltaExpired, Faults, LifecycleShape, Limits, NoMailbox, NoPhoto,
+    PhotoDelete, RetryAfterFormat, SandboxConfig, ThrottleMode, UnknownProfile,
+    ValidationContentType, Variants,
 };
 pub use error::{GraphFault, SandboxError};
 pub use hr::{standard_webhook_signature, HrPhotoMode};
@@ -94,6 +98,9 @@ pub struct Endpoints {
     pub client_secret: String,
     /// Client id of the user-assigned managed identity.
     pub managed_identity_client_id: String,
+    /// SharePoint: the My Site host, where profile photos live (the same URL as
+    /// `sharepoint_mysite_url`; named as `photo-sync sandbox` prints it).
+    pub sharepoint_url: String,
     /// SharePoint My Site host (`{graph_url}/sp/{tenant}-my`).
     pub sharepoint_mysite_url: String,
     /// SharePoint admin host (`{graph_url}/sp/{tenant}-admin`).
@@ -106,6 +113,8 @@ pub struct Endpoints {
     pub hr_https_url: String,
     /// The v2 token URL, the `aud` a certificate assertion must carry.
     pub token_url: String,
+    /// The sandbox's own control plane (`/_sandbox`): users, photos, clock, counters.
+    pub control_url: String,
     /// PEM of a certificate registered on the app AND its PKCS#8 RSA private key, for
     /// certificate credentials (m365-facts B§3.3). Shared by every sandbox of a process.
     pub client_certificate_pem: String,
@@ -125,12 +134,14 @@ impl std::fmt::Debug for Endpoints {
                 "managed_identity_client_id",
                 &self.managed_identity_client_id,
             )
+            .field("sharepoint_url", &self.sharepoint_url)
             .field("sharepoint_mysite_url", &self.sharepoint_mysite_url)
             .field("sharepoint_admin_url", &self.sharepoint_admin_url)
             .field("sharepoint_resource", &self.sharepoint_resource)
             .field("hr_url", &self.hr_url)
             .field("hr_https_url", &self.hr_https_url)
             .field("token_url", &self.token_url)
+            .field("control_url", &self.control_url)
             .field("client_certificate_pem", &"[redacted]")
             .finish_non_exhaustive()
     }
@@ -179,6 +190,7 @@ impl Sandbox {
         let state = tenant::State::new(users, config.variants);
         let hr_store = hr::Store::seeded(config.seed, &state);
         let tenant_name = config.tenant_name.clone();
+        let port = config.port;
         let shared = Arc::new(Shared::new(config, ids, keys, state));
         *shared.hr() = hr_store;
         let client_certificate_pem =
@@ -189,7 +201,7 @@ impl Sandbox {
             .map_err(SandboxError::Tls)?;
 
         let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let plain = TcpListener::bind(loopback).await?;
+        let plain = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
         let tls = TcpListener::bind(loopback).await?;
         let base = format!("http://{}", plain.local_addr()?);
         let authority = format!("https://{}", tls.local_addr()?);
@@ -226,12 +238,14 @@ impl Sandbox {
             client_id: shared.ids.client_id.clone(),
             client_secret: shared.ids.client_secret.clone(),
             managed_identity_client_id: shared.ids.user_mi_client_id.clone(),
+            sharepoint_url: format!("{base}/sp/{tenant_name}-my"),
             sharepoint_mysite_url: format!("{base}/sp/{tenant_name}-my"),
             sharepoint_admin_url: format!("{base}/sp/{tenant_name}-admin"),
             sharepoint_resource: format!("https://{tenant_name}.sharepoint.com"),
             hr_url: format!("{base}/hr"),
             hr_https_url: format!("{authority}/hr"),
             token_url: format!("{authority}/{}/oauth2/v2.0/token", shared.ids.tenant_id),
+            control_url: format!("{base}/_sandbox"),
             client_certificate_pem,
         };
         Ok(Sandbox {

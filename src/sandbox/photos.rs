@@ -23,6 +23,7 @@ pub(crate) const MAX_UPLOAD: usize = 4 * 1024 * 1024;
 
 /// What a photo route needs to know about the user.
 struct Target {
+    id: String,
     slot: PhotoSlot,
     etag: String,
     side: u32,
@@ -63,6 +64,7 @@ fn target(shared: &Shared, key: &str) -> Result<Target, GraphFault> {
         PhotoSlot::Uploaded(p) => p.side,
     };
     Ok(Target {
+        id: r.user.id.clone(),
         slot: r.photo.clone(),
         etag: r.etag.clone(),
         side,
@@ -94,10 +96,10 @@ fn metadata_for(shared: &Shared, key: &str, size: Option<u32>) -> Result<Value, 
             "image/jpeg",
         ));
     }
-    match shared.state().variants.no_photo {
-        NoPhoto::NotFound => Err(image_not_found()),
+    match shared.state().variants.no_photo.for_user(&t.id) {
         // m365-facts A§1.3: documented placeholder, 1x1 GIF with an empty mediaEtag.
         NoPhoto::Placeholder => Ok(meta(key, &path, "", 1, "image/gif")),
+        NoPhoto::NotFound | NoPhoto::Mixed => Err(image_not_found()),
     }
 }
 
@@ -198,7 +200,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, GraphFault> {
     caller.require(PHOTO_READ, Denied::Photo)?;
     let t = target(&shared, &key)?;
-    if t.side == 0 && shared.state().variants.no_photo == NoPhoto::NotFound {
+    if t.side == 0 && shared.state().variants.no_photo.for_user(&t.id) == NoPhoto::NotFound {
         return Err(image_not_found());
     }
     let value: Vec<Value> = SIZES

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::serve::{IncomingStream, Listener};
 use axum::Router;
@@ -28,7 +29,8 @@ use super::tenant::{State, Stats};
 use super::throttle::Limiter;
 use super::token::Keys;
 use super::{
-    batch, delta, gate, hr, login, photos, policy, render, sharepoint, subscriptions, users,
+    batch, control, delta, gate, hr, login, photos, policy, render, sharepoint, subscriptions,
+    users,
 };
 
 /// Ids and secrets of the simulated tenant. Debug redacts the secrets.
@@ -232,6 +234,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .fallback(gate::not_found)
         .method_not_allowed_fallback(gate::method_not_allowed)
+        // m365-facts A§1.2: the REST request-size limit is 4 MB (photo PUTs read their
+        // own body with the same cap); past it the gate writes a 413 in Graph's shape.
+        .layer(DefaultBodyLimit::max(photos::MAX_UPLOAD))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),
             gate::gate,
@@ -256,7 +261,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(login::token))
         .route("/sp/{site}/{*rest}", any(sharepoint::dispatch))
         .route("/hr/photos/{file}", get(hr::photo))
-        .with_state(shared)
+        .fallback(gate::outside_graph)
+        .method_not_allowed_fallback(gate::outside_method)
+        .with_state(Arc::clone(&shared))
+        .merge(control::router(shared))
         .merge(graph)
         .merge(beta)
 }
