@@ -21,6 +21,9 @@ use super::error::SandboxError;
 use super::server::Shared;
 use super::tenant::{NewUser, Tenant};
 
+/// The largest body a control call takes.
+const CONTROL_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
 /// The control routes, mounted at `/_sandbox`.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -33,6 +36,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/clock/advance", post(advance))
         .route("/_sandbox/delta/invalidate", post(invalidate))
         .route("/_sandbox/stats", get(stats))
+        // A photo replaced "behind a script's back" may be a whole phone JPEG.
+        .layer(axum::extract::DefaultBodyLimit::max(CONTROL_BODY_LIMIT))
         .with_state(shared)
 }
 

@@ -5,6 +5,7 @@
 //! held to the service and not only to photo-sync's expectations.
 
 mod batch;
+mod cli;
 mod delta;
 mod errors;
 mod example;
