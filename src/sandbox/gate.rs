@@ -111,16 +111,11 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
         .extensions()
         .get::<ConnectInfo<ConnInfo>>()
         .map(|c| c.0.clone());
-    let body_len = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    if body_len > MAX_BODY {
-        // m365-facts A§1.2: 4 MB per request. Read the body before answering, so the
-        // client sees the 413 instead of a connection closed under its upload.
-        drain(req.into_body()).await;
+    // Read the whole body before anything answers, as a front end does: a client then
+    // always sees the answer instead of a connection closed under its upload.
+    let (parts, body) = req.into_parts();
+    let Some(body) = read_body(body).await else {
+        // m365-facts A§1.2: 4 MB per request.
         let fault = bare_fault(StatusCode::PAYLOAD_TOO_LARGE);
         return finish(
             &shared,
@@ -129,7 +124,9 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
             &client_request_id,
             None,
         );
-    }
+    };
+    let body_len = body.len() as u64;
+    let req = Request::from_parts(parts, Body::from(body));
     let class = classify(&shared, req.method(), req.uri(), body_len);
     count(&shared, &class, in_batch);
     let (method, uri) = (req.method().to_string(), req.uri().to_string());
@@ -164,20 +161,25 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
 /// The largest request body Graph takes (m365-facts A§1.2, the REST request-size limit).
 const MAX_BODY: u64 = 4 * 1024 * 1024;
 
-/// Read and drop a refused body: at most 64 MiB, for at most 30 s.
-async fn drain(body: Body) {
+/// The whole body, or None when it is over [`MAX_BODY`] (then the rest is read and
+/// dropped too: at most 64 MiB, for at most 30 s).
+async fn read_body(body: Body) -> Option<bytes::Bytes> {
     use futures::StreamExt as _;
     let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
     let mut seen = 0usize;
     let read = async {
         while let Some(Ok(chunk)) = stream.next().await {
             seen += chunk.len();
-            if seen > 64 * 1024 * 1024 {
+            if seen as u64 <= MAX_BODY {
+                kept.extend_from_slice(&chunk);
+            } else if seen > 64 * 1024 * 1024 {
                 break;
             }
         }
     };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), read).await;
+    let whole = tokio::time::timeout(std::time::Duration::from_secs(30), read).await;
+    (whole.is_ok() && seen as u64 <= MAX_BODY).then(|| bytes::Bytes::from(kept))
 }
 
 /// Faults, limits and latency; Ok carries the photo in-flight guard and RU cost.
@@ -359,30 +361,24 @@ fn finish(
         }
         _ => {}
     }
-    let mut response = match response.extensions().get::<ErrorBody>().cloned() {
+    // An axum rejection (body over the limit, unreadable path) has no Graph body yet:
+    // it gets one too, so every error answer has Graph's shape.
+    let failed = response.status().is_client_error() || response.status().is_server_error();
+    let error = response
+        .extensions()
+        .get::<ErrorBody>()
+        .cloned()
+        .or_else(|| {
+            failed.then(|| {
+                let fault = bare_fault(response.status());
+                ErrorBody {
+                    code: fault.code,
+                    message: fault.message,
+                }
+            })
+        });
+    let mut response = match error {
         Some(body) => {
-            let json = graph_error_json(
-                &body,
-                &shared.clock.graph_date(),
-                request_id,
-                client_request_id,
-            );
-            let (mut parts, _) = response.into_parts();
-            parts.headers.remove(header::CONTENT_LENGTH);
-            parts.headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            Response::from_parts(parts, Body::from(json.to_string()))
-        }
-        // An axum rejection (body over the limit, unreadable path) has no Graph body
-        // yet: give it one, so every answer has Graph's error shape.
-        None if response.status().is_client_error() || response.status().is_server_error() => {
-            let fault = bare_fault(response.status());
-            let body = ErrorBody {
-                code: fault.code,
-                message: fault.message,
-            };
             let json = graph_error_json(
                 &body,
                 &shared.clock.graph_date(),

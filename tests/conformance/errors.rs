@@ -16,21 +16,9 @@ async fn unknown_routes_and_versions_get_graph_errors() {
         .as_str()
         .unwrap()
         .contains("nothingHere"));
-    let a = t
-        .send(
-            t.http
-                .get(format!("{}/v9.9/users", t.graph))
-                .bearer_auth(&t.token),
-        )
-        .await;
+    let a = t.get(&format!("{}/v9.9/users", t.graph)).await;
     assert_eq!(a.graph_error(400), "BadRequest", "unknown version");
-    let a = t
-        .send(
-            t.http
-                .get(format!("{}/users", t.graph))
-                .bearer_auth(&t.token),
-        )
-        .await;
+    let a = t.get(&format!("{}/users", t.graph)).await;
     assert_eq!(
         a.graph_error(400),
         "BadRequest",
