@@ -10,8 +10,10 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark binary: a failed unwrap is a failed run
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
+use common::{spawn_sandbox, var};
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,13 +22,6 @@ use photo_sync::auth::{AuthOptions, Credentials, TokenSource};
 use photo_sync::config::{Env, M365Settings};
 use photo_sync::graph::{GraphClient, PhotoState};
 use photo_sync::rest::RestClient;
-
-fn var(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// (user+system CPU seconds, peak RSS in MiB) of this process, from /proc.
 fn usage() -> (f64, f64) {
@@ -59,22 +54,7 @@ fn main() {
     let users = var("USERS", 100_000);
     let latency = var("LATENCY_MS", 20);
     let parallel = var("PARALLEL", 8) as usize;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_photo-sync"))
-        .args([
-            "sandbox",
-            "--users",
-            &users.to_string(),
-            "--latency-ms",
-            &latency.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ep: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (mut child, ep) = spawn_sandbox(users, latency);
     let s = |k: &str| ep[k].as_str().unwrap().to_owned();
     let env = Env::default()
         .with("PHOTOSYNC_GRAPH_URL", s("graph_url"))

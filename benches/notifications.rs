@@ -10,6 +10,10 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark binary: a failed unwrap is a failed run
 
+mod common;
+
+use common::var;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,13 +30,6 @@ use photo_sync::triggers::{router, App};
 const STATE: &str = "bench-client-state-0123456789";
 const SUB: &str = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07";
 const TENANT: &str = "84bd8158-6d4d-4958-8b9f-9d6445542f95";
-
-fn var(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn body(user: u64, seq: u64) -> String {
     format!(

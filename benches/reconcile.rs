@@ -11,6 +11,10 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark binary: a failed unwrap is a failed run
 
+mod common;
+
+use common::{peak_rss_mib, var};
+
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -20,24 +24,6 @@ use photo_sync::host::{build, Deployment};
 use photo_sync::ledger::{unix_now, SourceRecord, TargetRecord};
 use photo_sync::photostore::{StoredPhoto, StoredRendition};
 use photo_sync::sandbox::{Sandbox, SandboxConfig};
-
-fn var(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
 
 fn main() {
     let users = var("USERS", 100_000) as usize;

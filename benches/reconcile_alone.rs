@@ -9,8 +9,10 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark binary: a failed unwrap is a failed run
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
+use common::{peak_rss_mib, spawn_sandbox, var};
+
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -18,43 +20,10 @@ use photo_sync::auth::AuthOptions;
 use photo_sync::config::Env;
 use photo_sync::host::{build, Deployment};
 
-fn var(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
 fn main() {
     let users = var("USERS", 100_000);
     let latency = var("LATENCY_MS", 20);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_photo-sync"))
-        .args([
-            "sandbox",
-            "--users",
-            &users.to_string(),
-            "--latency-ms",
-            &latency.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ep: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (mut child, ep) = spawn_sandbox(users, latency);
     let s = |k: &str| ep[k].as_str().unwrap().to_owned();
     let dir = std::env::temp_dir().join(format!("photo-sync-bench-alone-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
