@@ -236,6 +236,18 @@ impl Target {
         .await
     }
 
+    /// POST a raw body labelled as JSON (whether or not it is) to a Graph path.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
+        self.send(
+            self.http
+                .post(self.url(path))
+                .bearer_auth(&self.token)
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await
+    }
+
     /// A control-plane call (sandbox only).
     pub async fn control(
         &self,
