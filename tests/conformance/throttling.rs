@@ -28,7 +28,7 @@ fn check_429(a: &Answer) {
 /// B§2.3: at most 4 photo requests at once per app+mailbox; more are refused, not queued.
 #[tokio::test]
 async fn photo_requests_beyond_four_at_once_per_mailbox_are_429() {
-    let t = Target::new(&["--throttle", "documented", "--latency-ms", "300"]).await;
+    let t = Target::new(&["--throttle", "documented", "--latency-ms", "1000"]).await;
     if t.stop_unless(
         t.is_sandbox(),
         "throttling a real tenant on purpose is not a test",
