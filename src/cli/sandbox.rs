@@ -11,8 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::sandbox::{
-    DeltaExpired, Endpoints, Faults, NoPhoto, Sandbox, SandboxConfig, SandboxUser, ThrottleMode,
-    Variants,
+    DeltaExpired, Endpoints, Faults, Limits, NoPhoto, Sandbox, SandboxConfig, SandboxUser, Variants,
 };
 
 /// `--throttle`.
@@ -24,6 +23,17 @@ enum Throttle {
     Documented,
     /// Every limit cut to a twentieth: throttling within seconds.
     Harsh,
+}
+
+impl Throttle {
+    /// The limits enforced, or None for no throttling at all.
+    fn limits(self) -> Option<Limits> {
+        match self {
+            Throttle::Off => None,
+            Throttle::Documented => Some(Limits::default()),
+            Throttle::Harsh => Some(Limits::harsh()),
+        }
+    }
 }
 
 /// `--no-photo-shape` (m365-facts A§1.3: sources disagree).
@@ -96,11 +106,7 @@ impl SandboxArgs {
         if !(10..=100_000).contains(&self.users) {
             anyhow::bail!("--users {}: give 10 to 100000", self.users);
         }
-        let mode = match self.throttle {
-            Throttle::Off => ThrottleMode::Off,
-            Throttle::Documented => ThrottleMode::Documented,
-            Throttle::Harsh => ThrottleMode::Harsh,
-        };
+        let limits = self.throttle.limits();
         let variants = Variants {
             no_photo: match self.no_photo_shape {
                 NoPhotoShape::NotFound => NoPhoto::NotFound,
@@ -123,8 +129,8 @@ impl SandboxArgs {
                 rate_503: self.rate_503,
                 ..Faults::default()
             },
-            throttle: mode.limits().is_some(),
-            limits: mode.limits().unwrap_or_default(),
+            throttle: limits.is_some(),
+            limits: limits.unwrap_or_default(),
             variants,
             allow_http_notification_url: self.allow_http_notifications,
             ..SandboxConfig::default()

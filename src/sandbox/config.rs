@@ -128,30 +128,6 @@ pub struct Limits {
     pub app_requests_per_second: u32,
 }
 
-/// How hard the sandbox throttles (`photo-sync sandbox --throttle`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ThrottleMode {
-    /// No limits at all.
-    Off,
-    /// The documented limits (m365-facts B§2.3).
-    #[default]
-    Documented,
-    /// Every documented limit cut to a twentieth, and two photo requests per mailbox at
-    /// once: throttling within seconds, to test a script's retry logic.
-    Harsh,
-}
-
-impl ThrottleMode {
-    /// Whether limits are enforced, and which.
-    pub fn limits(self) -> Option<Limits> {
-        match self {
-            ThrottleMode::Off => None,
-            ThrottleMode::Documented => Some(Limits::default()),
-            ThrottleMode::Harsh => Some(Limits::harsh()),
-        }
-    }
-}
-
 impl Limits {
     /// The documented limits cut to a twentieth (photo concurrency to 2).
     pub fn harsh() -> Self {

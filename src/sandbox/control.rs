@@ -175,7 +175,9 @@ async fn delete(
     Path(id): Path<String>,
     uri: axum::http::Uri,
 ) -> Response {
-    let permanent = uri.query().is_some_and(|q| q.contains("permanent=true"));
+    let permanent = super::odata::query_pairs(uri.query())
+        .iter()
+        .any(|(k, v)| k == "permanent" && v == "true");
     let t = tenant(shared);
     let result = if permanent {
         t.purge_user(&id)

@@ -64,8 +64,7 @@ use tokio::task::JoinHandle;
 
 pub use config::{
     BadContentType, Delivery, DeltaExpired, Faults, LifecycleShape, Limits, NoMailbox, NoPhoto,
-    PhotoDelete, RetryAfterFormat, SandboxConfig, ThrottleMode, UnknownProfile,
-    ValidationContentType, Variants,
+    PhotoDelete, RetryAfterFormat, SandboxConfig, UnknownProfile, ValidationContentType, Variants,
 };
 pub use error::{GraphFault, SandboxError};
 pub use hr::{standard_webhook_signature, HrPhotoMode};
