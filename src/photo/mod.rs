@@ -19,6 +19,7 @@ mod jpeg;
 mod orient;
 pub use orient::apply as orient_upright;
 mod pixels;
+mod predict;
 mod resize;
 mod spec;
 
