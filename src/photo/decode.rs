@@ -8,6 +8,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat};
 
 use super::header::{self, Format, JpegHeader};
 use super::pixels::{Layout, Pixels};
+use super::planar::Decoded;
 use super::{jpeg, Limits, PhotoError};
 
 /// What the header says, checked against the limits; nothing decoded yet.
@@ -75,6 +76,21 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PhotoError> {
         icc,
         jpeg: None,
     })
+}
+
+/// As [`decode`], but a JPEG may come back as planes ([`Decoded::Planar`]) for the
+/// pipeline to resize before converting.
+pub fn decode_any(
+    bytes: &[u8],
+    probe: &Probe,
+    limits: &Limits,
+    min_short_side: u32,
+    background: [u8; 3],
+) -> Result<Decoded, PhotoError> {
+    match &probe.jpeg {
+        Some(h) => jpeg::decode_planar(bytes, h, min_short_side),
+        None => decode(bytes, probe, limits, min_short_side, background).map(Decoded::Pixels),
+    }
 }
 
 /// Decode at the smallest size whose short side is still ≥ `min_short_side` (JPEG can

@@ -127,8 +127,12 @@ const LOOSE_BUDGET_BPP: f64 = 0.8;
 /// `correction` puts under the budget, and the one above it when that is still open.
 fn next_round(m: &SizeModel, correction: f64, budget: usize, lo: u8, hi: u8) -> Vec<u8> {
     let fits = |q: u8| m.bytes_at(q) as f64 * correction <= budget as f64;
-    // Binary search on the (monotone) predicted size for the last quality that fits.
-    let (mut a, mut b) = (lo + 1, hi); // the answer g is in [a - 1, b - 1]
+    // The top open quality first (photos that fit at the top are common), then a binary
+    // search on the (monotone) predicted size for the last quality that fits.
+    if fits(hi - 1) {
+        return vec![hi - 1];
+    }
+    let (mut a, mut b) = (lo + 1, hi - 1); // the answer g is in [a - 1, b - 1]
     while a < b {
         let mid = a + (b - a) / 2;
         if fits(mid) {

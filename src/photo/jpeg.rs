@@ -4,10 +4,38 @@
 
 use super::header::JpegHeader;
 use super::pixels::{Layout, Pixels};
+use super::planar::Decoded;
 use super::PhotoError;
 
-/// Decode so that the short side is at least `min_short_side` (or the full size).
-pub fn decode(bytes: &[u8], h: &JpegHeader, min_short_side: u32) -> Result<Pixels, PhotoError> {
+/// Decode so that the short side is at least `min_short_side` (or the full size), as
+/// YCbCr or grey planes when the backend can ([`Decoded::Planar`]), else as pixels.
+pub fn decode_planar(
+    bytes: &[u8],
+    h: &JpegHeader,
+    min_short_side: u32,
+) -> Result<Decoded, PhotoError> {
+    if h.components == 3 || h.components == 1 {
+        check_complete(bytes, h)?;
+        let planar = guarded(|| backend::decode_planar(bytes, h, min_short_side))?;
+        if let Some(p) = planar {
+            return Ok(Decoded::Planar(p));
+        }
+    }
+    decode(bytes, h, min_short_side).map(Decoded::Pixels)
+}
+
+/// Run a decoder; a panic inside it is reported as a damaged file, never a crash.
+fn guarded<T>(f: impl FnOnce() -> Result<T, PhotoError>) -> Result<T, PhotoError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(PhotoError::corrupt(
+            "JPEG",
+            "the decoder could not make sense of the data",
+        ))
+    })
+}
+
+/// Refuse a file that lost its end before any decoder sees it.
+fn check_complete(bytes: &[u8], h: &JpegHeader) -> Result<(), PhotoError> {
     // libjpeg only warns about a truncated file and fills the rest with grey
     // (image-stack.md §6); a photo that lost its end is damaged, whichever backend runs.
     // In entropy-coded data 0xFF is always followed by 0x00 or RSTn, so 0xFFD9 after the
@@ -20,6 +48,12 @@ pub fn decode(bytes: &[u8], h: &JpegHeader, min_short_side: u32) -> Result<Pixel
             "the file is truncated: it ends before the end-of-image marker",
         ));
     }
+    Ok(())
+}
+
+/// Decode so that the short side is at least `min_short_side` (or the full size).
+pub fn decode(bytes: &[u8], h: &JpegHeader, min_short_side: u32) -> Result<Pixels, PhotoError> {
+    check_complete(bytes, h)?;
     let layout = if h.components == 4 {
         Layout::Cmyk {
             inverted: backend::cmyk_inverted(h.adobe_transform.is_some()),
@@ -27,16 +61,7 @@ pub fn decode(bytes: &[u8], h: &JpegHeader, min_short_side: u32) -> Result<Pixel
     } else {
         Layout::Rgb
     };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        backend::decode(bytes, h, min_short_side, layout)
-    }));
-    match result {
-        Ok(r) => r,
-        Err(_) => Err(PhotoError::corrupt(
-            "JPEG",
-            "the decoder could not make sense of the data",
-        )),
-    }
+    guarded(|| backend::decode(bytes, h, min_short_side, layout))
 }
 
 /// The smallest `num/8` scale whose short side is ≥ `need` (full size when none is).
@@ -53,7 +78,77 @@ pub fn scale_eighths(short: u32, need: u32, allowed: &[u32]) -> u32 {
 mod backend {
     //! libjpeg-turbo 3 through the `turbojpeg` crate: every scale k/8.
     use super::*;
-    use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
+    use crate::photo::planar::{Planar, Plane};
+    use turbojpeg::{
+        Colorspace, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp, YuvImage,
+    };
+
+    /// The planes libjpeg-turbo decodes to, unconverted; `None` when the file's colour
+    /// space or sampling has no plane form (RGB-coded, unusual factors), so the caller
+    /// decodes pixels instead.
+    pub fn decode_planar(
+        bytes: &[u8],
+        h: &JpegHeader,
+        min_short_side: u32,
+    ) -> Result<Option<Planar>, PhotoError> {
+        let err = |e: turbojpeg::Error| PhotoError::corrupt("JPEG", e);
+        let mut d = Decompressor::new().map_err(err)?;
+        let n = scale_eighths(h.width.min(h.height), min_short_side, &[1, 2, 4, 8]);
+        let factor = ScalingFactor::new(n as usize, 8);
+        d.set_scaling_factor(factor).map_err(err)?;
+        let Ok(hdr) = d.read_header(bytes) else {
+            return Ok(None);
+        };
+        if !matches!(hdr.colorspace, Colorspace::YCbCr | Colorspace::Gray)
+            || hdr.is_lossless
+            || !matches!(
+                hdr.subsamp,
+                Subsamp::None
+                    | Subsamp::Sub2x1
+                    | Subsamp::Sub2x2
+                    | Subsamp::Gray
+                    | Subsamp::Sub1x2
+                    | Subsamp::Sub4x1
+                    | Subsamp::Sub1x4
+            )
+        {
+            return Ok(None);
+        }
+        let hdr = hdr.scaled(factor);
+        let len = turbojpeg::yuv_pixels_len(hdr.width, 1, hdr.height, hdr.subsamp).map_err(err)?;
+        let mut image = YuvImage {
+            pixels: vec![0u8; len],
+            width: hdr.width,
+            align: 1,
+            height: hdr.height,
+            subsamp: hdr.subsamp,
+        };
+        d.decompress_to_yuv(bytes, image.as_deref_mut())
+            .map_err(err)?;
+        let (yw, yh) = image.y_size();
+        let luma = Plane {
+            offset: 0,
+            width: yw as u32,
+            height: yh as u32,
+            step: (1, 1),
+        };
+        let mut planes = vec![luma];
+        if hdr.subsamp != Subsamp::Gray {
+            let (cw, ch) = image.uv_size();
+            let step = (hdr.subsamp.width() as u32, hdr.subsamp.height() as u32);
+            for k in 0..2 {
+                planes.push(Plane {
+                    offset: yw * yh + k * cw * ch,
+                    width: cw as u32,
+                    height: ch as u32,
+                    step,
+                });
+            }
+        }
+        Planar::new(hdr.width as u32, hdr.height as u32, planes, image.pixels)
+            .map(Some)
+            .ok_or_else(|| PhotoError::corrupt("JPEG", "the decoder returned too few samples"))
+    }
 
     /// libjpeg returns the stored samples: Adobe (APP14) files store inverted CMYK, as
     /// Photoshop writes them (and libjpeg, Pillow and vips read them).
@@ -102,7 +197,13 @@ mod backend {
 mod backend {
     //! Pure Rust: jpeg-decoder, whose `scale()` offers 1/8, 1/4, 1/2 and 1.
     use super::*;
+    use crate::photo::planar::Planar;
     use jpeg_decoder::{Decoder, PixelFormat};
+
+    /// jpeg-decoder always converts to pixels.
+    pub fn decode_planar(_: &[u8], _: &JpegHeader, _: u32) -> Result<Option<Planar>, PhotoError> {
+        Ok(None)
+    }
 
     /// jpeg-decoder inverts every CMYK sample it returns (it assumes Adobe's convention),
     /// so its output counts ink for Adobe files and is inverted for the others.

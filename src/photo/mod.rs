@@ -3,8 +3,8 @@
 //!
 //! The path of a photo: [`decode::probe`] (format, size, orientation, ICC; limits) →
 //! crop choice on the upright photo ([`crop`]) → decode at the smallest DCT scale that
-//! covers the largest rendition with a 1.5x margin ([`jpeg`], [`decode`]) → crop and
-//! resize once, in stored orientation ([`resize`]) → turn the square upright ([`orient`])
+//! covers the largest rendition with a 1.5x margin ([`jpeg`], [`decode`]; JPEG stays as
+//! YCbCr planes, [`planar`]) → crop and resize once, in stored orientation ([`resize`]) → turn the square upright ([`orient`])
 //! → colour to sRGB ([`color`]) → every smaller rendition from that square → quality
 //! search per rendition ([`encode`]) → fingerprints ([`fingerprint`]).
 
@@ -19,6 +19,7 @@ mod jpeg;
 mod orient;
 pub use orient::apply as orient_upright;
 mod pixels;
+mod planar;
 mod predict;
 mod resize;
 mod spec;
@@ -29,6 +30,7 @@ pub use error::PhotoError;
 pub use fingerprint::{same_photo, sha256_hex, PerceptualHash, SAME_PHOTO_MAX_DISTANCE};
 pub use header::Format;
 pub use pixels::{Layout, Pixels};
+use planar::Decoded;
 pub use spec::{
     parse_targets, CropBox, CropMode, Limits, Options, QualityRange, RenditionSpec, Target,
     AD_MAX_BYTES, GRAPH_MAX_UPLOAD,
@@ -140,12 +142,15 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
         let source_sha256 = scope.spawn(|| sha256_hex(bytes));
         clock.lap("probe");
         let min_short = decode_short_side(&probe, opts.crop, largest);
-        let mut decoded = decode::decode(bytes, &probe, &opts.limits, min_short, opts.background)?;
+        let mut decoded =
+            decode::decode_any(bytes, &probe, &opts.limits, min_short, opts.background)?;
         // CMYK without a usable profile becomes RGB now: three channels are cheaper to crop,
         // resize and analyse than four. With a CMYK profile it stays CMYK until the square.
         let mut early_color = None;
-        if decoded.layout != Layout::Rgb && !color::has_cmyk_profile(probe.icc.as_deref()) {
-            early_color = Some(color::to_srgb(&mut decoded, None));
+        if let Decoded::Pixels(px) = &mut decoded {
+            if px.layout != Layout::Rgb && !color::has_cmyk_profile(probe.icc.as_deref()) {
+                early_color = Some(color::to_srgb(px, None));
+            }
         }
         clock.lap("decode");
 
@@ -156,7 +161,7 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
         let side = largest.min(crop.width);
         let square = crop_square(&decoded, &probe, crop, side)?;
         clock.lap("crop_resize");
-        let decoded_size = (decoded.width, decoded.height);
+        let decoded_size = decoded.size();
         drop(decoded);
         let mut square = orient::apply(probe.orientation, &square);
         let color = match early_color {
@@ -213,13 +218,14 @@ fn decode_short_side(probe: &Probe, crop: CropMode, largest: u32) -> u32 {
 /// Crop the upright `crop` out of the decoded (stored-orientation, maybe scaled) image
 /// and resize it to `side` in one pass; the result is still in stored orientation.
 fn crop_square(
-    decoded: &Pixels,
+    decoded: &Decoded,
     probe: &Probe,
     crop: CropBox,
     side: u32,
 ) -> Result<Pixels, PhotoError> {
-    let sx = f64::from(decoded.width) / f64::from(probe.width);
-    let sy = f64::from(decoded.height) / f64::from(probe.height);
+    let (dw, dh) = decoded.size();
+    let sx = f64::from(dw) / f64::from(probe.width);
+    let sy = f64::from(dh) / f64::from(probe.height);
     let rect = [
         f64::from(crop.x),
         f64::from(crop.y),
@@ -229,7 +235,7 @@ fn crop_square(
     let (w, h) = (f64::from(probe.width), f64::from(probe.height));
     let s = orient::upright_rect_to_stored(probe.orientation, rect, w, h);
     let region = [s[0] * sx, s[1] * sy, s[2] * sx, s[3] * sy];
-    resize::crop_resize(decoded, region, side, side, false)
+    decoded.crop_resize(region, side, side, false)
 }
 
 /// Encode one rendition per spec from the square (`side` px), in order.
@@ -264,8 +270,8 @@ fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> Result<T, PhotoError> {
 }
 
 /// A small upright RGB copy of the whole decoded photo for the attention crop.
-fn attention_thumbnail(decoded: &Pixels, orientation: u8) -> Result<Pixels, PhotoError> {
-    let (w, h) = (decoded.width, decoded.height);
+fn attention_thumbnail(decoded: &Decoded, orientation: u8) -> Result<Pixels, PhotoError> {
+    let (w, h) = decoded.size();
     let k = f64::from(ATTENTION_SIDE) / f64::from(w.max(h));
     let (tw, th) = if k < 1.0 {
         (
@@ -276,7 +282,7 @@ fn attention_thumbnail(decoded: &Pixels, orientation: u8) -> Result<Pixels, Phot
         (w, h)
     };
     let full = [0.0, 0.0, f64::from(w), f64::from(h)];
-    let mut t = resize::crop_resize(decoded, full, tw, th, true)?;
+    let mut t = decoded.crop_resize(full, tw, th, true)?;
     if t.layout != Layout::Rgb {
         // Analysis only: the naive conversion is plenty to find skin and detail.
         color::to_srgb(&mut t, None);

@@ -12,7 +12,7 @@
 use super::pixels::{Layout, Pixels};
 
 /// One MCU in this many has its AC coefficients transformed and counted.
-const SAMPLE_EVERY: usize = 4;
+const SAMPLE_EVERY: usize = 6;
 
 /// Annex K luminance table, natural order (libjpeg `std_luminance_quant_tbl`).
 const LUMA: [u16; 64] = [
@@ -59,6 +59,8 @@ pub struct SizeModel {
     ac: [Vec<[f32; 64]>; 2],
     /// Real MCUs per sampled MCU.
     scale: f64,
+    /// Predictions made so far, by quality (0 = not yet).
+    memo: std::cell::RefCell<[usize; 101]>,
 }
 
 impl SizeModel {
@@ -155,11 +157,27 @@ impl SizeModel {
             }
         }
         let scale = (mcus_w * mcus_h) as f64 / sampled.max(1) as f64;
-        Some(SizeModel { dc, ac, scale })
+        Some(SizeModel {
+            dc,
+            ac,
+            scale,
+            memo: std::cell::RefCell::new([0; 101]),
+        })
     }
 
     /// Predicted file size in bytes at `quality` (1–100).
     pub fn bytes_at(&self, quality: u8) -> usize {
+        let q = usize::from(quality.clamp(1, 100));
+        let known = self.memo.borrow()[q];
+        if known > 0 {
+            return known;
+        }
+        let bytes = self.price(q as u8);
+        self.memo.borrow_mut()[q] = bytes;
+        bytes
+    }
+
+    fn price(&self, quality: u8) -> usize {
         let tables = [scaled_table(&LUMA, quality), scaled_table(&CHROMA, quality)];
         let mut dc_hist = [[0u64; 12]; 2];
         let mut extra_dc = 0u64;

@@ -24,14 +24,9 @@ pub fn crop_resize(
     let view =
         ImageRef::new(src.width, src.height, &src.data, pixel_type).map_err(|e| internal(&e))?;
     let mut dst = Image::new(width, height, pixel_type);
-    let alg = if fast {
-        ResizeAlg::Convolution(FilterType::Box)
-    } else {
-        ResizeAlg::Convolution(FilterType::Lanczos3)
-    };
     let [x0, y0, x1, y1] = region;
     let options = ResizeOptions::new()
-        .resize_alg(alg)
+        .resize_alg(algorithm(fast))
         .crop(x0, y0, x1 - x0, y1 - y0);
     Resizer::new()
         .resize(&view, &mut dst, &options)
@@ -42,6 +37,38 @@ pub fn crop_resize(
         layout: src.layout,
         data: dst.into_vec(),
     })
+}
+
+/// One 8-bit plane (`width × height` samples, rows packed): the region
+/// `[x0, y0, x1, y1)` resized to `out_w × out_h`, as [`crop_resize`] does for pixels.
+pub fn crop_resize_plane(
+    src: &[u8],
+    width: u32,
+    height: u32,
+    region: [f64; 4],
+    out_w: u32,
+    out_h: u32,
+    fast: bool,
+) -> Result<Vec<u8>, PhotoError> {
+    let internal = |e: &dyn std::fmt::Display| PhotoError::Encode(format!("resize: {e}"));
+    let view = ImageRef::new(width, height, src, PixelType::U8).map_err(|e| internal(&e))?;
+    let mut dst = Image::new(out_w, out_h, PixelType::U8);
+    let [x0, y0, x1, y1] = region;
+    let options = ResizeOptions::new()
+        .resize_alg(algorithm(fast))
+        .crop(x0, y0, x1 - x0, y1 - y0);
+    Resizer::new()
+        .resize(&view, &mut dst, &options)
+        .map_err(|e| internal(&e))?;
+    Ok(dst.into_vec())
+}
+
+fn algorithm(fast: bool) -> ResizeAlg {
+    if fast {
+        ResizeAlg::Convolution(FilterType::Box)
+    } else {
+        ResizeAlg::Convolution(FilterType::Lanczos3)
+    }
 }
 
 /// A square image scaled to `size × size` (`size` ≤ its side).
