@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Paired A/B of two photo-sync binaries on one file, whole process.
+
+    bench/ab.py OLD_BIN NEW_BIN FILE [PAIRS=31]
+
+Runs each binary three times to warm the page cache, then PAIRS pairs in alternating
+order (old-new, new-old, ...) so drift in machine load hits both alike. Prints the median
+wall ms of each and the median of the per-pair ratios old/new (> 1: NEW is faster), with
+how many pairs NEW won. Stdlib only; every run is bounded by a 60 s timeout.
+"""
+import statistics, subprocess, sys, tempfile, time
+
+
+def run(binary, path, out):
+    t = time.perf_counter()
+    subprocess.run([binary, "normalize", path, "--out", out], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True, timeout=60)
+    return (time.perf_counter() - t) * 1e3
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    old, new, path = sys.argv[1:4]
+    pairs = int(sys.argv[4]) if len(sys.argv) > 4 else 31
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(3):
+            run(old, path, out), run(new, path, out)
+        a, b = [], []
+        for i in range(pairs):
+            if i % 2:
+                a.append(run(old, path, out)); b.append(run(new, path, out))
+            else:
+                b.append(run(new, path, out)); a.append(run(old, path, out))
+    ratios = [x / y for x, y in zip(a, b)]
+    print(f"{path}: old {statistics.median(a):.1f} ms, new {statistics.median(b):.1f} ms, "
+          f"median ratio old/new {statistics.median(ratios):.3f}, "
+          f"new faster in {sum(r > 1 for r in ratios)} of {pairs} pairs")
+
+
+if __name__ == "__main__":
+    main()
