@@ -20,22 +20,19 @@ pub fn crop_resize(
         3 => PixelType::U8x3,
         _ => PixelType::U8x4,
     };
-    let internal = |e: &dyn std::fmt::Display| PhotoError::Encode(format!("resize: {e}"));
-    let view =
-        ImageRef::new(src.width, src.height, &src.data, pixel_type).map_err(|e| internal(&e))?;
-    let mut dst = Image::new(width, height, pixel_type);
-    let [x0, y0, x1, y1] = region;
-    let options = ResizeOptions::new()
-        .resize_alg(algorithm(fast))
-        .crop(x0, y0, x1 - x0, y1 - y0);
-    Resizer::new()
-        .resize(&view, &mut dst, &options)
-        .map_err(|e| internal(&e))?;
+    let data = resample(
+        &src.data,
+        (src.width, src.height),
+        pixel_type,
+        region,
+        (width, height),
+        fast,
+    )?;
     Ok(Pixels {
         width,
         height,
         layout: src.layout,
-        data: dst.into_vec(),
+        data,
     })
 }
 
@@ -50,9 +47,28 @@ pub fn crop_resize_plane(
     out_h: u32,
     fast: bool,
 ) -> Result<Vec<u8>, PhotoError> {
+    resample(
+        src,
+        (width, height),
+        PixelType::U8,
+        region,
+        (out_w, out_h),
+        fast,
+    )
+}
+
+/// The one resize call: `region` of the `size` image `src` (rows packed) to `out`.
+fn resample(
+    src: &[u8],
+    size: (u32, u32),
+    pixel_type: PixelType,
+    region: [f64; 4],
+    out: (u32, u32),
+    fast: bool,
+) -> Result<Vec<u8>, PhotoError> {
     let internal = |e: &dyn std::fmt::Display| PhotoError::Encode(format!("resize: {e}"));
-    let view = ImageRef::new(width, height, src, PixelType::U8).map_err(|e| internal(&e))?;
-    let mut dst = Image::new(out_w, out_h, PixelType::U8);
+    let view = ImageRef::new(size.0, size.1, src, pixel_type).map_err(|e| internal(&e))?;
+    let mut dst = Image::new(out.0, out.1, pixel_type);
     let [x0, y0, x1, y1] = region;
     let options = ResizeOptions::new()
         .resize_alg(algorithm(fast))
