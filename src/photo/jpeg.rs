@@ -20,6 +20,7 @@ pub fn decode_planar(
         if let Some(p) = planar {
             return Ok(Decoded::Planar(p));
         }
+        return decode_checked(bytes, h, min_short_side).map(Decoded::Pixels);
     }
     decode(bytes, h, min_short_side).map(Decoded::Pixels)
 }
@@ -54,6 +55,11 @@ fn check_complete(bytes: &[u8], h: &JpegHeader) -> Result<(), PhotoError> {
 /// Decode so that the short side is at least `min_short_side` (or the full size).
 pub fn decode(bytes: &[u8], h: &JpegHeader, min_short_side: u32) -> Result<Pixels, PhotoError> {
     check_complete(bytes, h)?;
+    decode_checked(bytes, h, min_short_side)
+}
+
+/// [`decode`] once [`check_complete`] has passed.
+fn decode_checked(bytes: &[u8], h: &JpegHeader, min_short_side: u32) -> Result<Pixels, PhotoError> {
     let layout = if h.components == 4 {
         Layout::Cmyk {
             inverted: backend::cmyk_inverted(h.adobe_transform.is_some()),

@@ -15,6 +15,18 @@ pub fn huffman_bits(hist: &[u64], scale: f64) -> (f64, usize) {
     (bits * scale, used)
 }
 
+/// Add one to the code size of every symbol on the chain from `start`; its last symbol.
+fn deepen(size: &mut [u32], others: &[Option<usize>], start: usize) -> usize {
+    let mut i = start;
+    loop {
+        size[i] += 1;
+        match others[i] {
+            Some(o) => i = o,
+            None => return i,
+        }
+    }
+}
+
 /// jcHuff `jpeg_gen_optimal_table`: Huffman code lengths with a reserved all-ones code,
 /// limited to 16 bits (Annex K.3); 0 for unused symbols.
 fn code_lengths(freq: &[u64]) -> Vec<u8> {
@@ -39,23 +51,10 @@ fn code_lengths(freq: &[u64]) -> Vec<u8> {
         let (Some(a), Some(b)) = (c1, c2) else { break };
         f[a] += f[b];
         f[b] = 0;
-        let mut i = a;
-        loop {
-            size[i] += 1;
-            match others[i] {
-                Some(o) => i = o,
-                None => break,
-            }
-        }
-        others[i] = Some(b);
-        let mut i = b;
-        loop {
-            size[i] += 1;
-            match others[i] {
-                Some(o) => i = o,
-                None => break,
-            }
-        }
+        // Every symbol under both nodes goes one level deeper; b's chain hangs off a's.
+        let end = deepen(&mut size, &others, a);
+        others[end] = Some(b);
+        deepen(&mut size, &others, b);
     }
     // A tree over 257 symbols is at most 256 deep.
     let mut count = [0u32; 258];
