@@ -9,7 +9,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat};
 use super::header::{self, Format, JpegHeader};
 use super::pixels::{Layout, Pixels};
 use super::planar::Decoded;
-use super::{jpeg, Limits, PhotoError};
+use super::{jpeg, png, Limits, PhotoError};
 
 /// What the header says, checked against the limits; nothing decoded yet.
 #[derive(Debug, Clone)]
@@ -93,8 +93,8 @@ pub fn decode_any(
     }
 }
 
-/// Decode at the smallest size whose short side is still ≥ `min_short_side` (JPEG can
-/// scale while decoding; other formats decode at full size). Alpha is flattened onto
+/// Decode at the smallest size whose short side is still ≥ `min_short_side` (JPEG scales
+/// while decoding, PNG is box-reduced row by row; other formats decode at full size). Alpha is flattened onto
 /// `background`; grey and 16-bit samples become 8-bit RGB.
 pub fn decode(
     bytes: &[u8],
@@ -112,6 +112,16 @@ pub fn decode(
             return Ok(p);
         }
         // Animated or damaged: image-webp takes the first frame or says what is wrong.
+    }
+    if probe.format == Format::Png {
+        let streamed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            png::decode(bytes, limits, min_short_side, background)
+        }))
+        .map_err(|_| PhotoError::corrupt("PNG", "the decoder could not make sense of the data"))?;
+        if let Some(p) = streamed? {
+            return Ok(p);
+        }
+        // Interlaced: its rows come in seven passes, so it is decoded whole below.
     }
     let decoder = image_decoder(bytes, probe.format, limits, true)?;
     let name = probe.format.name();

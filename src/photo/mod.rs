@@ -20,6 +20,7 @@ mod orient;
 pub use orient::apply as orient_upright;
 mod pixels;
 mod planar;
+mod png;
 mod predict;
 mod resize;
 mod spec;
@@ -49,7 +50,8 @@ pub struct Normalized {
     pub source: SourceInfo,
     /// The square kept, in upright source pixels.
     pub crop: CropBox,
-    /// The size the source was decoded at (JPEG DCT scaling), stored orientation.
+    /// The size the source was decoded at (JPEG DCT scaling, PNG box reduction), stored
+    /// orientation.
     pub decoded: (u32, u32),
     /// What happened to the colour.
     pub color: ColorHandling,

@@ -129,21 +129,7 @@ pub fn jpeg_with_icc(jpeg: &[u8], profile: &[u8]) -> Vec<u8> {
 /// Embed a profile as a PNG `iCCP` chunk (zlib with stored blocks).
 pub fn png_with_icc(png: &[u8], profile: &[u8]) -> Vec<u8> {
     let mut data = b"ICC\0\0".to_vec(); // name, NUL, compression method 0
-    data.extend_from_slice(&[0x78, 0x01]);
-    let blocks: Vec<&[u8]> = profile.chunks(65_535).collect();
-    for (i, b) in blocks.iter().enumerate() {
-        data.push(u8::from(i + 1 == blocks.len()));
-        let len = b.len() as u16;
-        data.extend_from_slice(&len.to_le_bytes());
-        data.extend_from_slice(&(!len).to_le_bytes());
-        data.extend_from_slice(b);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &v in profile {
-        a = (a + u32::from(v)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    data.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    data.extend_from_slice(&super::write::zlib_stored(profile));
     super::png_with_chunk(png, *b"iCCP", &data)
 }
 

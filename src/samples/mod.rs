@@ -14,7 +14,7 @@ pub use portrait::{
 };
 pub use write::{
     bmp, cmyk_jpeg, gif, grey_jpeg, jpeg, jpeg_progressive, jpeg_restart, png_16bit, png_grey,
-    png_palette, png_rgb, png_rgba, tiff, webp_lossless,
+    png_interlaced, png_palette, png_rgb, png_rgba, tiff, webp_lossless,
 };
 
 /// What normalising a sample should do.

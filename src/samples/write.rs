@@ -170,6 +170,59 @@ pub fn png_palette(p: &Pixels) -> Vec<u8> {
     out
 }
 
+/// Interlaced (Adam7) 8-bit RGB PNG, written by hand: the `png` crate writes none. The
+/// seven passes are stored unfiltered in stored (uncompressed) deflate blocks.
+pub fn png_interlaced(p: &Pixels) -> Vec<u8> {
+    const PASSES: [(u32, u32, u32, u32); 7] = [
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ];
+    let mut raw = Vec::new();
+    for (x0, y0, dx, dy) in PASSES {
+        if x0 >= p.width || y0 >= p.height {
+            continue; // an empty pass has no rows at all
+        }
+        for y in (y0..p.height).step_by(dy as usize) {
+            raw.push(0); // filter: none
+            for x in (x0..p.width).step_by(dx as usize) {
+                raw.extend_from_slice(&p.rgb_at(x, y));
+            }
+        }
+    }
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&p.width.to_be_bytes());
+    ihdr.extend_from_slice(&p.height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 1]); // 8-bit RGB, interlace method 1 (Adam7)
+    let png = super::exif::png_append_chunk(b"\x89PNG\r\n\x1a\n".to_vec(), *b"IHDR", &ihdr);
+    let png = super::exif::png_append_chunk(png, *b"IDAT", &zlib_stored(&raw));
+    super::exif::png_append_chunk(png, *b"IEND", &[])
+}
+
+/// A zlib stream of stored (uncompressed) deflate blocks.
+pub(super) fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = data.chunks(65_535).collect();
+    for (i, b) in blocks.iter().enumerate() {
+        out.push(u8::from(i + 1 == blocks.len()));
+        let len = b.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(b);
+    }
+    let (mut a, mut s) = (1u32, 0u32);
+    for &v in data {
+        a = (a + u32::from(v)) % 65_521;
+        s = (s + a) % 65_521;
+    }
+    out.extend_from_slice(&((s << 16) | a).to_be_bytes());
+    out
+}
+
 /// GIF (one frame).
 pub fn gif(p: &Pixels) -> Vec<u8> {
     encode_image(rgb_image(p), ImageFormat::Gif)

@@ -193,3 +193,45 @@ fn an_icc_profile_split_over_app2_chunks_in_any_order_is_reassembled() {
     let n = photo::normalize(&both, &Options::default()).unwrap();
     assert_eq!(n.color, photo::ColorHandling::ConvertedFromProfile);
 }
+
+#[test]
+fn an_interlaced_png_gives_the_same_renditions_as_the_plain_one() {
+    // Interlaced rows arrive in seven passes, so that PNG is decoded whole; a plain one is
+    // streamed row by row. At this size neither is reduced: the pixels, and so the
+    // renditions, must be identical.
+    let p = samples::Portrait::new(400, 300, 21).render();
+    let plain = photo::normalize(&samples::png_rgb(&p), &Options::default()).unwrap();
+    let interlaced = samples::png_interlaced(&p);
+    assert_eq!(interlaced[28], 1, "the sample really is interlaced");
+    let adam7 = photo::normalize(&interlaced, &Options::default()).unwrap();
+    assert_eq!(adam7.decoded, (400, 300));
+    for (a, b) in plain.renditions.iter().zip(&adam7.renditions) {
+        assert_eq!(a.sha256, b.sha256, "{}px differs", a.side);
+    }
+}
+
+#[test]
+fn a_large_png_is_reduced_while_it_decodes_and_stays_sharp() {
+    // 2051x1945: the square needs 972 px (1.5 x 648), so 2x2 boxes, with a ragged last
+    // column and row of boxes (2051 = 2 x 1025 + 1, 1945 = 2 x 972 + 1).
+    let p = samples::Portrait::new(2051, 1945, 22).render();
+    let png = photo::normalize(&samples::png_rgb(&p), &Options::default()).unwrap();
+    assert_eq!(png.decoded, (1026, 973));
+    // The same photo as a near-lossless JPEG takes the DCT-scaled path: the two 648s agree
+    // closely, so the box reduction costs no sharpness the renditions can show.
+    let jpeg = photo::normalize(&samples::jpeg(&p, 98), &Options::default()).unwrap();
+    assert_eq!(png.crop, jpeg.crop);
+    let (a, b) = (
+        decode_jpeg(&png.renditions[0].jpeg),
+        decode_jpeg(&jpeg.renditions[0].jpeg),
+    );
+    assert_eq!((a.width, a.height), (648, 648));
+    let mad = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum::<f64>()
+        / a.data.len() as f64;
+    assert!(mad < 1.5, "mean absolute difference {mad:.2}");
+}
