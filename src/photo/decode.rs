@@ -94,8 +94,8 @@ pub fn decode_any(
 }
 
 /// Decode at the smallest size whose short side is still ≥ `min_short_side` (JPEG scales
-/// while decoding, PNG is box-reduced row by row; other formats decode at full size). Alpha is flattened onto
-/// `background`; grey and 16-bit samples become 8-bit RGB.
+/// while decoding, PNG is box-reduced row by row; other formats decode at full size).
+/// Alpha is flattened onto `background`; grey and 16-bit samples become 8-bit RGB.
 pub fn decode(
     bytes: &[u8],
     probe: &Probe,
@@ -114,11 +114,10 @@ pub fn decode(
         // Animated or damaged: image-webp takes the first frame or says what is wrong.
     }
     if probe.format == Format::Png {
-        let streamed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let streamed = PhotoError::guarded("PNG", || {
             png::decode(bytes, limits, min_short_side, background)
-        }))
-        .map_err(|_| PhotoError::corrupt("PNG", "the decoder could not make sense of the data"))?;
-        if let Some(p) = streamed? {
+        })?;
+        if let Some(p) = streamed {
             return Ok(p);
         }
         // Interlaced: its rows come in seven passes, so it is decoded whole below.

@@ -123,6 +123,20 @@ pub enum PhotoError {
 }
 
 impl PhotoError {
+    /// Run a decoder of `format`; a panic inside it is reported as a damaged file, never
+    /// a crash.
+    pub fn guarded<T>(
+        format: &'static str,
+        f: impl FnOnce() -> Result<T, PhotoError>,
+    ) -> Result<T, PhotoError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+            Err(PhotoError::corrupt(
+                format,
+                "the decoder could not make sense of the data",
+            ))
+        })
+    }
+
     /// Stable machine-readable code for JSON output, logs and the ledger.
     pub fn code(&self) -> &'static str {
         match self {

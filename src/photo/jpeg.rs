@@ -16,23 +16,14 @@ pub fn decode_planar(
 ) -> Result<Decoded, PhotoError> {
     if h.components == 3 || h.components == 1 {
         check_complete(bytes, h)?;
-        let planar = guarded(|| backend::decode_planar(bytes, h, min_short_side))?;
+        let planar =
+            PhotoError::guarded("JPEG", || backend::decode_planar(bytes, h, min_short_side))?;
         if let Some(p) = planar {
             return Ok(Decoded::Planar(p));
         }
         return decode_checked(bytes, h, min_short_side).map(Decoded::Pixels);
     }
     decode(bytes, h, min_short_side).map(Decoded::Pixels)
-}
-
-/// Run a decoder; a panic inside it is reported as a damaged file, never a crash.
-fn guarded<T>(f: impl FnOnce() -> Result<T, PhotoError>) -> Result<T, PhotoError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(PhotoError::corrupt(
-            "JPEG",
-            "the decoder could not make sense of the data",
-        ))
-    })
 }
 
 /// Refuse a file that lost its end before any decoder sees it.
@@ -67,7 +58,7 @@ fn decode_checked(bytes: &[u8], h: &JpegHeader, min_short_side: u32) -> Result<P
     } else {
         Layout::Rgb
     };
-    guarded(|| backend::decode(bytes, h, min_short_side, layout))
+    PhotoError::guarded("JPEG", || backend::decode(bytes, h, min_short_side, layout))
 }
 
 /// The smallest `num/8` scale whose short side is ≥ `need` (full size when none is).

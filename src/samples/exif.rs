@@ -150,6 +150,17 @@ pub fn png_append_chunk(mut png: Vec<u8>, kind: [u8; 4], data: &[u8]) -> Vec<u8>
     png
 }
 
+/// A whole 8-bit RGB PNG file from its IDAT payload (`interlace` 1: Adam7).
+pub fn png_file(width: u32, height: u32, interlace: u8, idat: &[u8]) -> Vec<u8> {
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, interlace]);
+    let png = png_append_chunk(b"\x89PNG\r\n\x1a\n".to_vec(), *b"IHDR", &ihdr);
+    let png = png_append_chunk(png, *b"IDAT", idat);
+    png_append_chunk(png, *b"IEND", &[])
+}
+
 /// Insert a PNG chunk right after IHDR.
 pub fn png_with_chunk(png: &[u8], kind: [u8; 4], data: &[u8]) -> Vec<u8> {
     const AFTER_IHDR: usize = 8 + 25;

@@ -218,18 +218,11 @@ pub fn jpeg_sof_claiming(jpeg: &[u8], w: u16, h: u16) -> Vec<u8> {
 
 /// A PNG whose header claims `w × h` RGB with a few bytes of data.
 pub fn png_bomb(w: u32, h: u32) -> Vec<u8> {
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let base = b"\x89PNG\r\n\x1a\n".to_vec();
-    let with_ihdr = exif::png_append_chunk(base, *b"IHDR", &ihdr);
-    // A zlib stream of a few zero bytes, then IEND.
+    // A zlib stream of a few zero bytes.
     let idat = [
         0x78, 0x01, 0x01, 0x04, 0x00, 0xFB, 0xFF, 0, 0, 0, 0, 0x00, 0x04, 0x00, 0x01,
     ];
-    let with_idat = exif::png_append_chunk(with_ihdr, *b"IDAT", &idat);
-    exif::png_append_chunk(with_idat, *b"IEND", &[])
+    exif::png_file(w, h, 0, &idat)
 }
 
 /// The start of a HEIC file (an `ftyp` box with the `heic` brand).

@@ -194,13 +194,7 @@ pub fn png_interlaced(p: &Pixels) -> Vec<u8> {
             }
         }
     }
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&p.width.to_be_bytes());
-    ihdr.extend_from_slice(&p.height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 1]); // 8-bit RGB, interlace method 1 (Adam7)
-    let png = super::exif::png_append_chunk(b"\x89PNG\r\n\x1a\n".to_vec(), *b"IHDR", &ihdr);
-    let png = super::exif::png_append_chunk(png, *b"IDAT", &zlib_stored(&raw));
-    super::exif::png_append_chunk(png, *b"IEND", &[])
+    super::exif::png_file(p.width, p.height, 1, &zlib_stored(&raw))
 }
 
 /// A zlib stream of stored (uncompressed) deflate blocks.
