@@ -216,7 +216,7 @@ def cpu_table(results, files, tools):
 
 def build(pure):
     env = {k: v for k, v in os.environ.items() if k != "CARGO_TARGET_DIR"}   # binaries where run.py looks
-    builds = [(["cargo", "build", "--release", "--features", "turbojpeg"], env)]
+    builds = [(["cargo", "build", "--release", "--features", "fast-codecs"], env)]
     if pure:
         builds.append((["cargo", "build", "--release"], dict(env, CARGO_TARGET_DIR=str(REPO / "target/pure"))))
     for cmd, e in builds:
