@@ -8,7 +8,7 @@ order (old-new, new-old, ...) so drift in machine load hits both alike. Prints t
 wall ms of each and the median of the per-pair ratios old/new (> 1: NEW is faster), with
 how many pairs NEW won. Stdlib only; every run is bounded by a 60 s timeout.
 """
-import statistics, subprocess, sys, tempfile, threading, time
+import os, statistics, subprocess, sys, tempfile, threading, time
 
 
 def run(binary, path, out):
@@ -32,6 +32,13 @@ def main():
         sys.exit(__doc__)
     old, new, path = sys.argv[1:4]
     pairs = int(sys.argv[4]) if len(sys.argv) > 4 else 31
+    # Both binaries read back from disk, not left as the linker or `cp` wrote them: that
+    # state alone changes the page faults and peak RSS (BENCHMARKS.md).
+    os.sync()
+    for binary in (old, new):
+        fd = os.open(binary, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
     with tempfile.TemporaryDirectory() as out:
         for _ in range(3):
             run(old, path, out), run(new, path, out)

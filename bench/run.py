@@ -42,6 +42,20 @@ def photosync_bins(pure=False):
     return (REPO / env).resolve() if env else default   # a relative PHOTOSYNC_BIN is taken from the repo root
 
 
+def settle(paths):
+    """Drop the page cache of freshly built binaries, so they are read back from disk as
+    the peers' long-installed ones are: a binary just written by the linker or `cp`
+    measures ~2 MB more peak RSS than the same bytes read from disk (BENCHMARKS.md)."""
+    os.sync()
+    for p in paths:
+        if os.path.exists(p):
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
 def python_has(py, module):
     return py.exists() and run_bounded([str(py), "-c", f"import {module}"], 60)[0] == 0
 
@@ -257,6 +271,7 @@ def main():
     for t, why in skipped.items():
         log(f"SKIP {t}: {why}")
     tools = [t for t in tools if t not in skipped]
+    settle([photosync_bins(), photosync_bins(pure=True)])
     if not any(t.startswith("photo-sync") for t in tools):
         bombs = []                        # only photo-sync is run on the bombs
     results = {"machine": machine(tools), "config": vars(args) | {"tools": tools, "files": [f.name for f in files],

@@ -165,7 +165,7 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
         clock.lap("crop_resize");
         let decoded_size = decoded.size();
         drop(decoded);
-        let mut square = orient::apply(probe.orientation, &square);
+        let mut square = orient::apply(probe.orientation, square);
         let color = match early_color {
             Some(c) => c,
             None => color::to_srgb(&mut square, probe.icc.as_deref()),
@@ -289,7 +289,7 @@ fn attention_thumbnail(decoded: &Decoded, orientation: u8) -> Result<Pixels, Pho
         // Analysis only: the naive conversion is plenty to find skin and detail.
         color::to_srgb(&mut t, None);
     }
-    Ok(orient::apply(orientation, &t))
+    Ok(orient::apply(orientation, t))
 }
 
 /// The perceptual hash of a photo as a store holds it (any size, any supported format):
@@ -300,7 +300,7 @@ pub fn perceptual_hash(bytes: &[u8], limits: &Limits) -> Result<PerceptualHash, 
     let decoded = decode::decode(bytes, &probe, limits, 64, [255, 255, 255])?;
     let mut rgb = decoded;
     color::to_srgb(&mut rgb, probe.icc.as_deref());
-    let up = orient::apply(probe.orientation, &rgb);
+    let up = orient::apply(probe.orientation, rgb);
     let side = up.width.min(up.height);
     let (x, y) = ((up.width - side) / 2, (up.height - side) / 2);
     let rect = [

@@ -24,10 +24,12 @@ pub fn upright_rect_to_stored(o: u8, r: [f64; 4], w: f64, h: f64) -> [f64; 4] {
     [ax.min(bx), ay.min(by), ax.max(bx), ay.max(by)]
 }
 
-/// Turn an image stored with orientation `o` upright.
-pub fn apply(o: u8, img: &Pixels) -> Pixels {
+/// Turn an image stored with orientation `o` upright. Takes the image: upright already, it
+/// comes back as it is (no copy); turned, the stored copy is freed at once, not kept
+/// beside the upright one through the encodes.
+pub fn apply(o: u8, img: Pixels) -> Pixels {
     if !(2..=8).contains(&o) {
-        return img.clone();
+        return img;
     }
     let (w, h) = (img.width as usize, img.height as usize);
     let c = img.layout.channels();
@@ -84,17 +86,30 @@ mod tests {
     #[test]
     fn orientation_6_rotates_clockwise() {
         // Stored rows: [0 1 2] / [3 4 5]. Rotated 90° clockwise: [3 0] / [4 1] / [5 2].
-        let up = apply(6, &numbered());
+        let up = apply(6, numbered());
         assert_eq!((up.width, up.height), (2, 3));
         let firsts: Vec<u8> = up.data.chunks(3).map(|p| p[0]).collect();
         assert_eq!(firsts, vec![3, 0, 4, 1, 5, 2]);
     }
 
     #[test]
+    fn an_upright_image_passes_through_without_a_copy() {
+        let img = numbered();
+        let at = img.data.as_ptr();
+        let up = apply(1, img);
+        assert_eq!(
+            up.data.as_ptr(),
+            at,
+            "orientation 1 must not copy the pixels"
+        );
+        assert_eq!((up.width, up.height), (3, 2));
+    }
+
+    #[test]
     fn pixel_and_rect_maps_agree_for_every_orientation() {
         let img = numbered();
         for o in 1..=8u8 {
-            let up = apply(o, &img);
+            let up = apply(o, img.clone());
             for uy in 0..up.height {
                 for ux in 0..up.width {
                     let r = [ux as f64, uy as f64, ux as f64 + 1.0, uy as f64 + 1.0];

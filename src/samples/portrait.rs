@@ -148,5 +148,5 @@ pub fn stored_for(orientation: u8, upright: &Pixels) -> Pixels {
         8 => 6,
         o => o,
     };
-    crate::photo::orient_upright(inverse, upright)
+    crate::photo::orient_upright(inverse, upright.clone())
 }
