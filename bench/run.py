@@ -7,6 +7,7 @@ Stdlib only. See bench/README.md.
 """
 import argparse, datetime, json, os, platform, re, shlex, shutil, signal, subprocess, sys, tempfile, time
 from pathlib import Path
+from ab import settle   # bench/ab.py, beside this script: one page-cache drop for both
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -40,20 +41,6 @@ def photosync_bins(pure=False):
     default = REPO / ("target/pure/release/photo-sync" if pure else "target/release/photo-sync")
     env = os.environ.get("PHOTOSYNC_PURE_BIN" if pure else "PHOTOSYNC_BIN")
     return (REPO / env).resolve() if env else default   # a relative PHOTOSYNC_BIN is taken from the repo root
-
-
-def settle(paths):
-    """Drop the page cache of freshly built binaries, so they are read back from disk as
-    the peers' long-installed ones are: a binary just written by the linker or `cp`
-    measures ~2 MB more peak RSS than the same bytes read from disk (BENCHMARKS.md)."""
-    os.sync()
-    for p in paths:
-        if os.path.exists(p):
-            fd = os.open(p, os.O_RDONLY)
-            try:
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(fd)
 
 
 def python_has(py, module):
