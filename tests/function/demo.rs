@@ -3,10 +3,11 @@
 
 #[test]
 fn demo_runs_the_whole_flow_and_leaves_nothing_to_do() {
-    let dir = super::rig::temp_dir("demo");
+    let tmp = super::rig::temp_dir("demo");
+    let dir = tmp.path();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_photo-sync"))
         .args(["demo", "--users", "60", "--seed", "3", "--json", "--dir"])
-        .arg(&dir)
+        .arg(dir)
         .output()
         .unwrap();
     assert!(

@@ -184,6 +184,7 @@ async fn photo_urls_are_fetched_only_from_allowed_public_or_trusted_addresses() 
     assert_eq!(t.stats().photo_writes, 0);
 
     // Trusted by exact address (and its CA): fetched and written.
+    let mut ca_dir = None;
     let r = rig_with(
         sandbox_config(12),
         &[
@@ -192,7 +193,8 @@ async fn photo_urls_are_fetched_only_from_allowed_public_or_trusted_addresses() 
         ],
         |e| {
             let hr = reqwest::Url::parse(&e.hr_https_url).unwrap();
-            let ca = super::rig::temp_dir("ca").join("ca.pem");
+            let dir = ca_dir.insert(super::rig::temp_dir("ca"));
+            let ca = dir.path().join("ca.pem");
             std::fs::write(&ca, &e.ca_pem).unwrap();
             vec![
                 (

@@ -8,11 +8,12 @@ use super::rig::temp_dir;
 
 #[test]
 fn packages_hold_what_each_host_expects() {
-    let out = temp_dir("package");
+    let tmp = temp_dir("package");
+    let out = tmp.path();
     let exe = env!("CARGO_BIN_EXE_photo-sync");
     let run = Command::new(exe)
         .args(["package", "--out"])
-        .arg(&out)
+        .arg(out)
         .output()
         .unwrap();
     assert!(
@@ -50,7 +51,7 @@ print(json.dumps(out))
     std::fs::write(&small, &elf).unwrap();
     let run = Command::new(exe)
         .args(["package", "--out"])
-        .arg(&out)
+        .arg(out)
         .arg("--binary")
         .arg(&small)
         .output()

@@ -70,7 +70,8 @@ async fn the_html_report_renders_in_a_browser_with_users_photos_and_reasons() {
     .await
     .unwrap();
     assert_eq!(report.users.len(), 1);
-    let dir = temp_dir("report");
+    let tmp = temp_dir("report");
+    let dir = tmp.path();
     let page = dir.join("report.html");
     std::fs::write(&page, photo_sync::report::render(&report, "test report")).unwrap();
     let out = std::process::Command::new(chromium())

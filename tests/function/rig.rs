@@ -2,7 +2,6 @@
 //! real HTTP (so Graph's validation handshake and notifications reach it), a SQLite
 //! ledger in a fresh folder, the durable local queue and its worker.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,19 +28,16 @@ pub struct Rig {
     pub env: Env,
     #[allow(dead_code)]
     pub dir: std::path::PathBuf,
+    /// Removes `dir` when the rig is dropped (last, after everything using it).
+    _tmp: tempfile::TempDir,
 }
 
-/// A fresh folder under the system temp dir.
-pub fn temp_dir(tag: &str) -> std::path::PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "photo-sync-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder under the system temp dir, removed when the guard is dropped.
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("photo-sync-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// The default sandbox for these tests: small, documented throttling, http callbacks.
@@ -66,7 +62,8 @@ pub async fn rig_with(
     more: impl FnOnce(&photo_sync::sandbox::Endpoints) -> Vec<(String, String)>,
 ) -> Rig {
     let sandbox = Sandbox::start(config).await.unwrap();
-    let dir = temp_dir("rig");
+    let tmp = temp_dir("rig");
+    let dir = tmp.path().to_path_buf();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (mut env, auth) = sandbox.endpoints().client_env("secret").unwrap();
@@ -120,6 +117,7 @@ pub async fn rig_with(
         base,
         env,
         dir,
+        _tmp: tmp,
     }
 }
 

@@ -20,16 +20,18 @@ fn succeed(cmd: &mut Command) -> std::process::Output {
     out
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("photo-sync-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh folder, removed when the test ends.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("photo-sync-cli-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 #[test]
 fn normalize_writes_every_rendition_and_exits_zero() {
-    let d = temp_dir("ok");
+    let tmp = temp_dir("ok");
+    let d = tmp.path();
     let input = d.join("alice.jpg");
     std::fs::write(
         &input,
@@ -61,7 +63,8 @@ fn normalize_writes_every_rendition_and_exits_zero() {
 
 #[test]
 fn a_refused_input_gives_exit_code_2_and_its_reason_while_others_still_run() {
-    let d = temp_dir("bad");
+    let tmp = temp_dir("bad");
+    let d = tmp.path();
     let good = d.join("good.png");
     std::fs::write(
         &good,
@@ -102,12 +105,13 @@ fn a_refused_input_gives_exit_code_2_and_its_reason_while_others_still_run() {
 
 #[test]
 fn a_missing_file_is_reported_not_fatal() {
-    let d = temp_dir("missing");
+    let tmp = temp_dir("missing");
+    let d = tmp.path();
     let out = bin()
         .arg("normalize")
         .arg(d.join("nope.jpg"))
         .arg("--out")
-        .arg(&d)
+        .arg(d)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -132,7 +136,8 @@ fn bad_arguments_are_refused_with_the_option_named() {
 
 #[test]
 fn samples_normalise_and_the_bad_ones_are_refused_as_expected() {
-    let d = temp_dir("demo");
+    let tmp = temp_dir("demo");
+    let d = tmp.path();
     let samples = d.join("samples");
     let out = succeed(
         bin()

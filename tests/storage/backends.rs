@@ -12,12 +12,12 @@ use photo_sync::storage::{StorageAccount, StorageClient};
 
 use super::azurite::{azurite, unique};
 
-/// A fresh folder.
-pub fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(unique(&format!("photo-sync-{tag}-")));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder, removed when the guard is dropped.
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("photo-sync-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// A client for the shared Azurite with a short retry policy.
@@ -30,8 +30,11 @@ pub fn azurite_client() -> StorageClient {
     StorageClient::new(account, policy).unwrap()
 }
 
-pub fn sqlite_ledger() -> Arc<dyn Ledger> {
-    Arc::new(SqliteLedger::open(&temp_dir("ledger").join("l.db")).unwrap())
+/// A ledger in a fresh SQLite file, and the guard of its folder.
+pub fn sqlite_ledger() -> (Arc<dyn Ledger>, tempfile::TempDir) {
+    let dir = temp_dir("ledger");
+    let ledger = SqliteLedger::open(&dir.path().join("l.db")).unwrap();
+    (Arc::new(ledger), dir)
 }
 
 pub async fn table_ledger() -> Arc<dyn Ledger> {
@@ -39,9 +42,11 @@ pub async fn table_ledger() -> Arc<dyn Ledger> {
     Arc::new(TableLedger::open(table).await.unwrap())
 }
 
-pub fn sqlite_photos() -> Arc<dyn PhotoStore> {
-    let db = photo_sync::ledger::db::Db::open(&temp_dir("photos").join("p.db")).unwrap();
-    Arc::new(SqlitePhotoStore::with_db(db).unwrap())
+/// A photo store in a fresh SQLite file, and the guard of its folder.
+pub fn sqlite_photos() -> (Arc<dyn PhotoStore>, tempfile::TempDir) {
+    let dir = temp_dir("photos");
+    let db = photo_sync::ledger::db::Db::open(&dir.path().join("p.db")).unwrap();
+    (Arc::new(SqlitePhotoStore::with_db(db).unwrap()), dir)
 }
 
 pub async fn blob_photos() -> Arc<dyn PhotoStore> {

@@ -9,7 +9,7 @@ use super::backends::{sqlite_ledger, table_ledger};
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
-        mod sqlite { $(#[tokio::test] async fn $name() { super::$name(&*super::sqlite_ledger()).await; })* }
+        mod sqlite { $(#[tokio::test] async fn $name() { let (ledger, _dir) = super::sqlite_ledger(); super::$name(&*ledger).await; })* }
         mod table { $(#[tokio::test] async fn $name() { super::$name(&*super::table_ledger().await).await; })* }
     };
 }

@@ -6,7 +6,7 @@ use super::backends::{blob_photos, sqlite_photos};
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
-        mod sqlite { $(#[tokio::test] async fn $name() { super::$name(&*super::sqlite_photos()).await; })* }
+        mod sqlite { $(#[tokio::test] async fn $name() { let (store, _dir) = super::sqlite_photos(); super::$name(&*store).await; })* }
         mod blob { $(#[tokio::test] async fn $name() { super::$name(&*super::blob_photos().await).await; })* }
     };
 }
