@@ -26,10 +26,10 @@ pub struct Rig {
     pub base: String,
     #[allow(dead_code)] // for tests that start more hosts on the same settings
     pub env: Env,
+    /// The rig's folder (the ledger's file), removed when the rig is dropped: last, after
+    /// everything using it.
     #[allow(dead_code)]
-    pub dir: std::path::PathBuf,
-    /// Removes `dir` when the rig is dropped (last, after everything using it).
-    _tmp: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 /// A fresh folder under the system temp dir, removed when the guard is dropped.
@@ -62,15 +62,14 @@ pub async fn rig_with(
     more: impl FnOnce(&photo_sync::sandbox::Endpoints) -> Vec<(String, String)>,
 ) -> Rig {
     let sandbox = Sandbox::start(config).await.unwrap();
-    let tmp = temp_dir("rig");
-    let dir = tmp.path().to_path_buf();
+    let dir = temp_dir("rig");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (mut env, auth) = sandbox.endpoints().client_env("secret").unwrap();
     env = env
         .with(
             "PHOTOSYNC_LEDGER",
-            format!("sqlite:{}", dir.join("ledger.db").display()),
+            format!("sqlite:{}", dir.path().join("ledger.db").display()),
         )
         .with(
             "PHOTOSYNC_NOTIFICATION_URL",
@@ -117,7 +116,6 @@ pub async fn rig_with(
         base,
         env,
         dir,
-        _tmp: tmp,
     }
 }
 
