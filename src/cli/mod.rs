@@ -313,18 +313,34 @@ fn in_process_median(input: &Path, opts: &Options, repeat: u32) {
     let Ok(bytes) = std::fs::read(input) else {
         return;
     };
+    let mut stages: Vec<(&'static str, Vec<f64>)> = Vec::new();
     let mut ms: Vec<f64> = (0..repeat)
         .map(|_| {
             let t = Instant::now();
-            let _ = std::hint::black_box(photo::normalize(&bytes, opts));
-            t.elapsed().as_secs_f64() * 1e3
+            let n = std::hint::black_box(photo::normalize(&bytes, opts));
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            for (name, v) in n.map(|n| n.stages_ms).unwrap_or_default() {
+                match stages.iter_mut().find(|s| s.0 == name) {
+                    Some(s) => s.1.push(v),
+                    None => stages.push((name, vec![v])),
+                }
+            }
+            ms
         })
         .collect();
-    ms.sort_by(f64::total_cmp);
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let per_stage: Vec<String> = stages
+        .iter_mut()
+        .map(|(name, v)| format!("{name} {:.2}", median(v)))
+        .collect();
     eprintln!(
-        "{}: in-process median {:.2} ms over {repeat} runs",
+        "{}: in-process median {:.2} ms over {repeat} runs (stage medians: {})",
         input.display(),
-        ms[ms.len() / 2]
+        median(&mut ms),
+        per_stage.join(", ")
     );
 }
 

@@ -2,7 +2,8 @@
 //! conversion, and what the pipeline makes from them: the cropped, resized square and the
 //! attention thumbnail, each converted to RGB only at its final size. At 4:2:0 the planes
 //! are half the bytes of an RGB decode at the same scale, so the decode writes, and the
-//! resize reads, half the memory; chroma is resampled once instead of upsampled and then
+//! resize reads, half the memory. Chroma is resampled once, straight to the resolution
+//! the 4:2:0 output stores it at (half the square's side), instead of upsampled and then
 //! downsampled.
 
 use super::pixels::{Layout, Pixels};
@@ -69,6 +70,12 @@ impl Planar {
 
     /// Resize the region `[x0, y0, x1, y1)` (image coordinates) of every plane to
     /// `width × height` and convert to RGB: Lanczos3, or a box filter when `fast`.
+    ///
+    /// With Lanczos, chroma is resized to half the output's width and height (rounded
+    /// up) and each sample then covers 2x2 output pixels: a 4:2:0 JPEG encoder averages
+    /// those four back to that sample (to within rounding), so the output stores chroma
+    /// resampled once, from the source. The box filter (analysis thumbnails) resizes every
+    /// plane to full size.
     pub fn crop_resize(
         &self,
         region: [f64; 4],
@@ -76,7 +83,7 @@ impl Planar {
         height: u32,
         fast: bool,
     ) -> Result<Pixels, PhotoError> {
-        let resize_plane = |p: &Plane| {
+        let resize_plane = |p: &Plane, (out_w, out_h): (u32, u32)| {
             let (sx, sy) = (f64::from(p.step.0), f64::from(p.step.1));
             let src = &self.data[p.offset..p.offset + p.width as usize * p.height as usize];
             let r = [
@@ -85,27 +92,33 @@ impl Planar {
                 region[2] / sx,
                 region[3] / sy,
             ];
-            resize::crop_resize_plane(src, p.width, p.height, r, width, height, fast)
+            resize::crop_resize_plane(src, p.width, p.height, r, out_w, out_h, fast)
         };
-        // Luma here, chroma on the other core: the planes are independent.
-        let resized = match self.planes.as_slice() {
-            [y, cb, cr] if !fast => std::thread::scope(|scope| {
-                let chroma =
-                    scope.spawn(|| Ok::<_, PhotoError>([resize_plane(cb)?, resize_plane(cr)?]));
-                let y = resize_plane(y)?;
-                let [cb, cr] = chroma
-                    .join()
-                    .map_err(|_| PhotoError::Encode("a resize worker failed".into()))??;
-                Ok::<_, PhotoError>(vec![y, cb, cr])
-            })?,
-            planes => planes
+        let full = (width, height);
+        let data = match self.planes.as_slice() {
+            [y] => resize_plane(y, full)?
                 .iter()
-                .map(resize_plane)
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        let data = match resized.as_slice() {
-            [y] => y.iter().flat_map(|&v| [v, v, v]).collect(),
-            [y, cb, cr] => ycc_to_rgb(y, cb, cr),
+                .flat_map(|&v| [v, v, v])
+                .collect(),
+            [y, cb, cr] if fast => {
+                let [y, cb, cr] = [y, cb, cr].map(|p| resize_plane(p, full));
+                ycc_to_rgb(&y?, &cb?, &cr?, width, 1)
+            }
+            // Luma here, chroma on the other core: the planes are independent.
+            [y, cb, cr] => {
+                let half = (width.div_ceil(2), height.div_ceil(2));
+                let (y, [cb, cr]) = std::thread::scope(|scope| {
+                    let chroma = scope.spawn(|| {
+                        Ok::<_, PhotoError>([resize_plane(cb, half)?, resize_plane(cr, half)?])
+                    });
+                    let y = resize_plane(y, full)?;
+                    let chroma = chroma
+                        .join()
+                        .map_err(|_| PhotoError::Encode("a resize worker failed".into()))??;
+                    Ok::<_, PhotoError>((y, chroma))
+                })?;
+                ycc_to_rgb(&y, &cb, &cr, width, 2)
+            }
             _ => {
                 return Err(PhotoError::Encode(
                     "planar image without 1 or 3 planes".into(),
@@ -121,22 +134,45 @@ impl Planar {
     }
 }
 
-/// libjpeg's `ycc_rgb_convert` (JFIF full-range YCbCr) in its 16-bit fixed point.
-fn ycc_to_rgb(y: &[u8], cb: &[u8], cr: &[u8]) -> Vec<u8> {
+/// libjpeg's `ycc_rgb_convert` (JFIF full-range YCbCr) in its 16-bit fixed point, for a
+/// `width`-wide luma plane whose chroma samples each cover `k`x`k` pixels (1 or 2). The
+/// chroma terms are worked out once per chroma row and spread to one per pixel, so each
+/// pixel costs three adds.
+fn ycc_to_rgb(y: &[u8], cb: &[u8], cr: &[u8], width: u32, k: usize) -> Vec<u8> {
     const fn fix(x: f64) -> i32 {
         (x * 65536.0 + 0.5) as i32
     }
     const HALF: i32 = 1 << 15;
+    let w = width as usize;
+    let cw = w.div_ceil(k);
     let mut out = vec![0u8; y.len() * 3];
-    let samples = y.iter().zip(cb).zip(cr);
-    for (px, ((&l, &b), &r)) in out.chunks_exact_mut(3).zip(samples) {
-        let (l, b, r) = (i32::from(l), i32::from(b) - 128, i32::from(r) - 128);
-        let rr = l + ((fix(1.402) * r + HALF) >> 16);
-        let gg = l + ((-fix(0.34414) * b - fix(0.71414) * r + HALF) >> 16);
-        let bb = l + ((fix(1.772) * b + HALF) >> 16);
-        px[0] = rr.clamp(0, 255) as u8;
-        px[1] = gg.clamp(0, 255) as u8;
-        px[2] = bb.clamp(0, 255) as u8;
+    // What the chroma over each pixel of the current row adds to R, G and B.
+    let mut terms = [vec![0i16; w], vec![0i16; w], vec![0i16; w]];
+    let rows = out.chunks_exact_mut(w * 3).zip(y.chunks_exact(w));
+    for (row, (out_row, y_row)) in rows.enumerate() {
+        if row % k == 0 {
+            let at = (row / k) * cw;
+            let (Some(cb_row), Some(cr_row)) = (cb.get(at..at + cw), cr.get(at..at + cw)) else {
+                break; // unreachable: the chroma planes cover the luma plane
+            };
+            let [tr, tg, tb] = &mut terms;
+            let spread = tr.chunks_mut(k).zip(tg.chunks_mut(k)).zip(tb.chunks_mut(k));
+            for (((r_out, g_out), b_out), (&b, &r)) in spread.zip(cb_row.iter().zip(cr_row)) {
+                let (b, r) = (i32::from(b) - 128, i32::from(r) - 128);
+                // |terms| ≤ 227: they fit an i16.
+                r_out.fill(((fix(1.402) * r + HALF) >> 16) as i16);
+                g_out.fill(((-fix(0.34414) * b - fix(0.71414) * r + HALF) >> 16) as i16);
+                b_out.fill(((fix(1.772) * b + HALF) >> 16) as i16);
+            }
+        }
+        let [tr, tg, tb] = &terms;
+        let pixels = out_row.chunks_exact_mut(3).zip(y_row);
+        for ((((px, &l), &r), &g), &b) in pixels.zip(tr).zip(tg).zip(tb) {
+            let l = i16::from(l);
+            px[0] = (l + r).clamp(0, 255) as u8;
+            px[1] = (l + g).clamp(0, 255) as u8;
+            px[2] = (l + b).clamp(0, 255) as u8;
+        }
     }
     out
 }
@@ -181,7 +217,7 @@ mod tests {
     #[test]
     fn ycc_round_trips_primary_colours_like_libjpeg() {
         // JFIF: pure red is Y 76, Cb 85, Cr 255; white 255/128/128; black 0/128/128.
-        let rgb = ycc_to_rgb(&[76, 255, 0], &[85, 128, 128], &[255, 128, 128]);
+        let rgb = ycc_to_rgb(&[76, 255, 0], &[85, 128, 128], &[255, 128, 128], 3, 1);
         assert_eq!(&rgb[3..], &[255, 255, 255, 0, 0, 0]);
         assert!(
             rgb[0] >= 253 && rgb[1] <= 2 && rgb[2] <= 2,
@@ -209,6 +245,50 @@ mod tests {
         };
         assert!(Planar::new(4, 4, vec![y, c, c], vec![0; 20]).is_some());
         assert!(Planar::new(4, 4, vec![y, c], vec![0; 20]).is_none());
+    }
+
+    #[test]
+    fn chroma_is_resized_to_half_size_and_each_sample_covers_two_by_two_pixels() {
+        // Flat luma, chroma that changes every sample: any 2x2 cell of the output (odd
+        // sizes included) is one colour, and neighbouring cells differ.
+        let (w, h) = (40u32, 30u32);
+        let y = Plane {
+            offset: 0,
+            width: w,
+            height: h,
+            step: (1, 1),
+        };
+        let (cw, ch) = (w / 2, h / 2);
+        let cb = Plane {
+            offset: (w * h) as usize,
+            width: cw,
+            height: ch,
+            step: (2, 2),
+        };
+        let cr = Plane {
+            offset: (w * h + cw * ch) as usize,
+            ..cb
+        };
+        let mut data = vec![128u8; (w * h) as usize];
+        data.extend((0..cw * ch).map(|i| (40 + (i * 37) % 170) as u8));
+        data.extend((0..cw * ch).map(|i| (60 + (i * 53) % 140) as u8));
+        let p = Planar::new(w, h, vec![y, cb, cr], data).unwrap();
+        for (ow, oh) in [(13u32, 9u32), (12, 12)] {
+            let out = p
+                .crop_resize([1.0, 2.0, 39.0, 28.0], ow, oh, false)
+                .unwrap();
+            let at = |x: u32, y: u32| out.rgb_at(x, y);
+            for yy in 0..oh {
+                for xx in 0..ow {
+                    assert_eq!(
+                        at(xx, yy),
+                        at(xx / 2 * 2, yy / 2 * 2),
+                        "{ow}x{oh} at {xx},{yy}"
+                    );
+                }
+            }
+            assert_ne!(at(0, 0), at(2, 0));
+        }
     }
 
     #[test]
