@@ -202,15 +202,17 @@ impl SizeModel {
             // Reciprocal steps in zig-zag order.
             let r = ZIGZAG.map(|p| 1.0 / tables[class][p]);
             for coef in blocks {
-                // Quantise all 63 (vectorised), then walk the non-zero ones by bit mask.
-                let mut qv = [0i32; 64];
-                for k in 1..64 {
-                    qv[k] = quantize(coef[k], r[k]);
+                // Quantise all 64 in f32 (vectorised; the DC slot is ignored), then walk
+                // the non-zero AC ones by bit mask.
+                let mut qv = [0f32; 64];
+                for ((q, &c), &r) in qv.iter_mut().zip(coef).zip(&r) {
+                    *q = quantize_f32(c, r);
                 }
                 let mut mask = qv
                     .iter()
                     .enumerate()
-                    .fold(0u64, |m, (k, &v)| m | (u64::from(v != 0) << k));
+                    .fold(0u64, |m, (k, &v)| m | (u64::from(v != 0.0) << k))
+                    & !1;
                 let mut next = 1u32; // the zig-zag position after the last coded one
                 while mask != 0 {
                     let k = mask.trailing_zeros();
@@ -220,7 +222,7 @@ impl SizeModel {
                         hist[0xF0] += 1;
                         run -= 16;
                     }
-                    let cat = category(qv[k as usize]);
+                    let cat = category_f32(qv[k as usize]);
                     hist[(run << 4) | cat as usize] += 1;
                     extra_ac += u64::from(cat);
                     next = k + 1;
@@ -367,6 +369,23 @@ fn quantize(v: f32, r: f32) -> i32 {
     (x + 0.5f32.copysign(x)) as i32
 }
 
+/// [`quantize`] kept in f32 so that a block's 64 vectorise (a saturating float-to-int
+/// cast does not): `v × r` rounded by the 1.5 × 2²³ trick, exact for |v × r| < 2²², ties
+/// to even rather than away from zero, which a prediction can afford.
+fn quantize_f32(v: f32, r: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (v * r + MAGIC) - MAGIC
+}
+
+/// [`category`] of a whole number held in an f32 (read from its exponent).
+fn category_f32(v: f32) -> u32 {
+    if v == 0.0 {
+        0
+    } else {
+        (v.abs().to_bits() >> 23) - 126
+    }
+}
+
 /// Bits needed for the magnitude of `v` (the JPEG "size" category).
 fn category(v: i32) -> u32 {
     32 - v.unsigned_abs().leading_zeros()
@@ -433,6 +452,22 @@ pub(crate) mod tests {
         let c = fdct(&[10.0; 64]);
         assert!((c[0] - 80.0).abs() < 1e-3, "{}", c[0]);
         assert!(c[1..].iter().all(|v| v.abs() < 1e-3));
+    }
+
+    #[test]
+    fn the_f32_quantiser_agrees_with_the_integer_one() {
+        for i in -20_000..20_000 {
+            let v = i as f32 * 0.731;
+            for step in [1.0f32, 3.0, 16.0, 99.0, 255.0] {
+                let (a, b) = (quantize_f32(v, 1.0 / step), quantize(v, 1.0 / step));
+                // Ties may round the other way; nothing else may differ.
+                assert!((a - b as f32).abs() <= 1.0, "{v} / {step}: {a} against {b}");
+                assert_eq!(a.fract(), 0.0);
+                if (a - b as f32).abs() < 0.5 {
+                    assert_eq!(category_f32(a), category(b), "{v} / {step}");
+                }
+            }
+        }
     }
 
     #[test]
