@@ -247,30 +247,47 @@ fn crop_square(
     decoded.crop_resize(region, side, side, false)
 }
 
-/// Encode one rendition per spec from the square (`side` px), in order.
+/// Encode one rendition per spec (largest first) from the square (`side` px), in order.
+/// Each is resized from the smallest one already made that is still at least
+/// [`CASCADE_MARGIN`] times its side (the square when none is): 96 from 300 costs a
+/// tenth of 96 from 648.
 fn render_all(
     square: &Pixels,
     specs: &[RenditionSpec],
     side: u32,
     quality: QualityRange,
 ) -> Result<Vec<Rendition>, PhotoError> {
-    specs
-        .iter()
-        .map(|spec| {
-            let px = resize::square(square, spec.size.min(side))?;
-            let e = encode::encode_within(&px, spec, quality)?;
-            Ok(Rendition {
-                spec: *spec,
-                side: px.width,
-                quality: e.quality,
-                over_budget: e.over_budget,
-                attempts: e.attempts,
-                sha256: sha256_hex(&e.bytes),
-                jpeg: e.bytes,
-            })
-        })
-        .collect()
+    let mut made: Vec<Pixels> = Vec::new();
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let size = spec.size.min(side);
+        let from = made
+            .iter()
+            .rev()
+            .find(|p| p.width >= size.saturating_mul(CASCADE_MARGIN))
+            .unwrap_or(square);
+        let px = resize::square(from, size)?;
+        let e = encode::encode_within(&px, spec, quality)?;
+        out.push(Rendition {
+            spec: *spec,
+            side: px.width,
+            quality: e.quality,
+            over_budget: e.over_budget,
+            attempts: e.attempts,
+            sha256: sha256_hex(&e.bytes),
+            jpeg: e.bytes,
+        });
+        if let std::borrow::Cow::Owned(p) = px {
+            made.push(p);
+        }
+    }
+    Ok(out)
 }
+
+/// A smaller rendition is resized from a larger one only when that one is at least this
+/// many times its side, so the Lanczos filter still has two source pixels per output
+/// pixel to work from.
+const CASCADE_MARGIN: u32 = 2;
 
 /// Join a helper thread; a panic in it becomes an error, never a crash.
 fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> Result<T, PhotoError> {
