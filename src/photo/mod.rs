@@ -4,9 +4,10 @@
 //! The path of a photo: [`decode::probe`] (format, size, orientation, ICC; limits) →
 //! crop choice on the upright photo ([`crop`]) → decode at the smallest DCT scale that
 //! covers the largest rendition with a 1.5x margin ([`jpeg`], [`decode`]; JPEG stays as
-//! YCbCr planes, [`planar`]) → crop and resize once, in stored orientation ([`resize`]) → turn the square upright ([`orient`])
-//! → colour to sRGB ([`color`]) → every smaller rendition from that square → quality
-//! search per rendition ([`encode`]) → fingerprints ([`fingerprint`]).
+//! YCbCr planes, [`planar`]) → crop and resize once, in stored orientation ([`resize`]),
+//! turned upright as planes become RGB, or after ([`orient`]) → colour to sRGB
+//! ([`color`]) → every smaller rendition from that square → quality search per rendition
+//! ([`encode`]) → fingerprints ([`fingerprint`]).
 
 mod color;
 mod crop;
@@ -161,16 +162,15 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
         })?;
         clock.lap("attention");
         let side = largest.min(crop.width);
-        let square = crop_square(&decoded, &probe, crop, side)?;
+        let mut square = crop_square(&decoded, &probe, crop, side)?;
         clock.lap("crop_resize");
         let decoded_size = decoded.size();
         drop(decoded);
-        let mut square = orient::apply(probe.orientation, square);
         let color = match early_color {
             Some(c) => c,
             None => color::to_srgb(&mut square, probe.icc.as_deref()),
         };
-        clock.lap("orient_color");
+        clock.lap("color");
 
         // The largest rendition's quality search is the longest job; the smaller ones and
         // the perceptual hash (a 20x Lanczos reduction: milliseconds) run on another core
@@ -224,8 +224,8 @@ fn decode_short_side(probe: &Probe, crop: CropMode, largest: u32) -> u32 {
     (f64::from(short) * need_in_crop / f64::from(crop_side.max(1))).ceil() as u32
 }
 
-/// Crop the upright `crop` out of the decoded (stored-orientation, maybe scaled) image
-/// and resize it to `side` in one pass; the result is still in stored orientation.
+/// Crop the upright `crop` out of the decoded (stored-orientation, maybe scaled) image,
+/// resize it to `side` in one pass and turn it upright.
 fn crop_square(
     decoded: &Decoded,
     probe: &Probe,
@@ -244,7 +244,7 @@ fn crop_square(
     let (w, h) = (f64::from(probe.width), f64::from(probe.height));
     let s = orient::upright_rect_to_stored(probe.orientation, rect, w, h);
     let region = [s[0] * sx, s[1] * sy, s[2] * sx, s[3] * sy];
-    decoded.crop_resize(region, side, side, false)
+    decoded.crop_resize_upright(region, side, side, false, probe.orientation)
 }
 
 /// Encode one rendition per spec (largest first) from the square (`side` px), in order.
@@ -308,12 +308,12 @@ fn attention_thumbnail(decoded: &Decoded, orientation: u8) -> Result<Pixels, Pho
         (w, h)
     };
     let full = [0.0, 0.0, f64::from(w), f64::from(h)];
-    let mut t = decoded.crop_resize(full, tw, th, true)?;
+    let mut t = decoded.crop_resize_upright(full, tw, th, true, orientation)?;
     if t.layout != Layout::Rgb {
         // Analysis only: the naive conversion is plenty to find skin and detail.
         color::to_srgb(&mut t, None);
     }
-    Ok(orient::apply(orientation, t))
+    Ok(t)
 }
 
 /// The perceptual hash of a photo as a store holds it (any size, any supported format):

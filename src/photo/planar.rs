@@ -7,8 +7,10 @@
 //! downsampled.
 
 use super::pixels::{Layout, Pixels};
-use super::resize;
-use super::PhotoError;
+use super::{orient, resize, PhotoError};
+
+mod ycc;
+use ycc::{ycc_to_rgb, ycc_to_rgb_turned};
 
 /// One plane inside [`Planar::data`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +71,8 @@ impl Planar {
     }
 
     /// Resize the region `[x0, y0, x1, y1)` (image coordinates) of every plane to
-    /// `width × height` and convert to RGB: Lanczos3, or a box filter when `fast`.
+    /// `width × height`, convert to RGB and turn it upright from EXIF orientation
+    /// `orientation`: Lanczos3, or a box filter when `fast`.
     ///
     /// With Lanczos, chroma is resized to half the output's width and height (rounded
     /// up) and each sample then covers 2x2 output pixels: a 4:2:0 JPEG encoder averages
@@ -82,6 +85,7 @@ impl Planar {
         width: u32,
         height: u32,
         fast: bool,
+        orientation: u8,
     ) -> Result<Pixels, PhotoError> {
         let resize_plane = |p: &Plane, (out_w, out_h): (u32, u32)| {
             let (sx, sy) = (f64::from(p.step.0), f64::from(p.step.1));
@@ -117,6 +121,21 @@ impl Planar {
                         .map_err(|_| PhotoError::Encode("a resize worker failed".into()))??;
                     Ok::<_, PhotoError>((y, chroma))
                 })?;
+                if (2..=8).contains(&orientation) {
+                    // Written upright as it is converted: no second pass, no second copy.
+                    let data = ycc_to_rgb_turned(&y, &cb, &cr, width, height, orientation);
+                    let (uw, uh) = if orientation >= 5 {
+                        (height, width)
+                    } else {
+                        (width, height)
+                    };
+                    return Ok(Pixels {
+                        width: uw,
+                        height: uh,
+                        layout: Layout::Rgb,
+                        data,
+                    });
+                }
                 ycc_to_rgb(&y, &cb, &cr, width, 2)
             }
             _ => {
@@ -125,56 +144,14 @@ impl Planar {
                 ))
             }
         };
-        Ok(Pixels {
+        let stored = Pixels {
             width,
             height,
             layout: Layout::Rgb,
             data,
-        })
+        };
+        Ok(orient::apply(orientation, stored))
     }
-}
-
-/// libjpeg's `ycc_rgb_convert` (JFIF full-range YCbCr) in its 16-bit fixed point, for a
-/// `width`-wide luma plane whose chroma samples each cover `k`x`k` pixels (1 or 2). The
-/// chroma terms are worked out once per chroma row and spread to one per pixel, so each
-/// pixel costs three adds.
-fn ycc_to_rgb(y: &[u8], cb: &[u8], cr: &[u8], width: u32, k: usize) -> Vec<u8> {
-    const fn fix(x: f64) -> i32 {
-        (x * 65536.0 + 0.5) as i32
-    }
-    const HALF: i32 = 1 << 15;
-    let w = width as usize;
-    let cw = w.div_ceil(k);
-    let mut out = vec![0u8; y.len() * 3];
-    // What the chroma over each pixel of the current row adds to R, G and B.
-    let mut terms = [vec![0i16; w], vec![0i16; w], vec![0i16; w]];
-    let rows = out.chunks_exact_mut(w * 3).zip(y.chunks_exact(w));
-    for (row, (out_row, y_row)) in rows.enumerate() {
-        if row % k == 0 {
-            let at = (row / k) * cw;
-            let (Some(cb_row), Some(cr_row)) = (cb.get(at..at + cw), cr.get(at..at + cw)) else {
-                break; // unreachable: the chroma planes cover the luma plane
-            };
-            let [tr, tg, tb] = &mut terms;
-            let spread = tr.chunks_mut(k).zip(tg.chunks_mut(k)).zip(tb.chunks_mut(k));
-            for (((r_out, g_out), b_out), (&b, &r)) in spread.zip(cb_row.iter().zip(cr_row)) {
-                let (b, r) = (i32::from(b) - 128, i32::from(r) - 128);
-                // |terms| ≤ 227: they fit an i16.
-                r_out.fill(((fix(1.402) * r + HALF) >> 16) as i16);
-                g_out.fill(((-fix(0.34414) * b - fix(0.71414) * r + HALF) >> 16) as i16);
-                b_out.fill(((fix(1.772) * b + HALF) >> 16) as i16);
-            }
-        }
-        let [tr, tg, tb] = &terms;
-        let pixels = out_row.chunks_exact_mut(3).zip(y_row);
-        for ((((px, &l), &r), &g), &b) in pixels.zip(tr).zip(tg).zip(tb) {
-            let l = i16::from(l);
-            px[0] = (l + r).clamp(0, 255) as u8;
-            px[1] = (l + g).clamp(0, 255) as u8;
-            px[2] = (l + b).clamp(0, 255) as u8;
-        }
-    }
-    out
 }
 
 /// A decode result: interleaved pixels, or planes still to be resized and converted.
@@ -195,17 +172,20 @@ impl Decoded {
         }
     }
 
-    /// Resize a region to `width × height`; see [`resize::crop_resize`].
-    pub fn crop_resize(
+    /// Resize a region (stored coordinates) to `width × height` (stored orientation) and
+    /// turn the result upright from EXIF `orientation`; see [`resize::crop_resize`].
+    pub fn crop_resize_upright(
         &self,
         region: [f64; 4],
         width: u32,
         height: u32,
         fast: bool,
+        orientation: u8,
     ) -> Result<Pixels, PhotoError> {
         match self {
-            Decoded::Pixels(p) => resize::crop_resize(p, region, width, height, fast),
-            Decoded::Planar(p) => p.crop_resize(region, width, height, fast),
+            Decoded::Pixels(p) => resize::crop_resize(p, region, width, height, fast)
+                .map(|px| orient::apply(orientation, px)),
+            Decoded::Planar(p) => p.crop_resize(region, width, height, fast, orientation),
         }
     }
 }
@@ -213,18 +193,6 @@ impl Decoded {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ycc_round_trips_primary_colours_like_libjpeg() {
-        // JFIF: pure red is Y 76, Cb 85, Cr 255; white 255/128/128; black 0/128/128.
-        let rgb = ycc_to_rgb(&[76, 255, 0], &[85, 128, 128], &[255, 128, 128], 3, 1);
-        assert_eq!(&rgb[3..], &[255, 255, 255, 0, 0, 0]);
-        assert!(
-            rgb[0] >= 253 && rgb[1] <= 2 && rgb[2] <= 2,
-            "{:?}",
-            &rgb[..3]
-        );
-    }
 
     #[test]
     fn planes_that_do_not_fit_the_buffer_are_refused() {
@@ -275,7 +243,7 @@ mod tests {
         let p = Planar::new(w, h, vec![y, cb, cr], data).unwrap();
         for (ow, oh) in [(13u32, 9u32), (12, 12)] {
             let out = p
-                .crop_resize([1.0, 2.0, 39.0, 28.0], ow, oh, false)
+                .crop_resize([1.0, 2.0, 39.0, 28.0], ow, oh, false, 1)
                 .unwrap();
             let at = |x: u32, y: u32| out.rgb_at(x, y);
             for yy in 0..oh {
@@ -301,7 +269,7 @@ mod tests {
             step: (1, 1),
         };
         let p = Planar::new(8, 8, vec![y], data).unwrap();
-        let out = p.crop_resize([0.0, 0.0, 8.0, 8.0], 4, 4, false).unwrap();
+        let out = p.crop_resize([0.0, 0.0, 8.0, 8.0], 4, 4, false, 1).unwrap();
         assert_eq!((out.width, out.height, out.data.len()), (4, 4, 48));
         assert!(out
             .data
@@ -368,9 +336,11 @@ mod turbo_tests {
                     f64::from(p.width) - 7.0,
                     f64::from(p.height) - 3.0,
                 ];
-                let a = planar.crop_resize(region, 64, 48, false).unwrap();
+                let a = planar
+                    .crop_resize_upright(region, 64, 48, false, 1)
+                    .unwrap();
                 let b = Decoded::Pixels(px)
-                    .crop_resize(region, 64, 48, false)
+                    .crop_resize_upright(region, 64, 48, false, 1)
                     .unwrap();
                 let diffs: Vec<u32> = a
                     .data
