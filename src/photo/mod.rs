@@ -173,8 +173,7 @@ pub fn normalize(bytes: &[u8], opts: &Options) -> Result<Normalized, PhotoError>
         clock.lap("color");
 
         // The largest rendition's quality search is the longest job; the smaller ones and
-        // the perceptual hash (a 20x Lanczos reduction) run on another core
-        // meanwhile.
+        // the perceptual hash (a 20x Lanczos reduction) run on another core meanwhile.
         let (first, rest) = specs.split_at(1);
         let (big, small) = std::thread::scope(|scope| {
             let small = scope.spawn(|| {

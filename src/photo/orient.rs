@@ -24,6 +24,45 @@ pub fn upright_rect_to_stored(o: u8, r: [f64; 4], w: f64, h: f64) -> [f64; 4] {
     [ax.min(bx), ay.min(by), ax.max(bx), ay.max(by)]
 }
 
+/// How an image stored with orientation `o` is read upright: the stored (x, y) of upright
+/// (0, 0), and the stored step for one upright pixel to the right and for one upright row
+/// down (the discrete form of [`upright_rect_to_stored`]'s map).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Walk {
+    /// Stored (x, y) of the upright top-left pixel.
+    pub start: (isize, isize),
+    /// Stored (dx, dy) for one upright pixel to the right.
+    pub right: (isize, isize),
+    /// Stored (dx, dy) for one upright row down.
+    pub down: (isize, isize),
+}
+
+/// The [`Walk`] for orientation `o` over a stored `w × h` image (1 and unknown values:
+/// as stored).
+pub fn walk(o: u8, w: usize, h: usize) -> Walk {
+    let (w1, h1) = (w as isize - 1, h as isize - 1);
+    let (start, right, down) = match o {
+        2 => ((w1, 0), (-1, 0), (0, 1)),
+        3 => ((w1, h1), (-1, 0), (0, -1)),
+        4 => ((0, h1), (1, 0), (0, -1)),
+        5 => ((0, 0), (0, 1), (1, 0)),
+        6 => ((0, h1), (0, -1), (1, 0)),
+        7 => ((w1, h1), (0, -1), (-1, 0)),
+        8 => ((w1, 0), (0, 1), (-1, 0)),
+        _ => ((0, 0), (1, 0), (0, 1)),
+    };
+    Walk { start, right, down }
+}
+
+/// The upright size of a stored `w × h` image with orientation `o`.
+pub fn upright_size<T>(o: u8, w: T, h: T) -> (T, T) {
+    if (5..=8).contains(&o) {
+        (h, w)
+    } else {
+        (w, h)
+    }
+}
+
 /// Turn an image stored with orientation `o` upright. Takes the image: upright already, it
 /// comes back as it is (no copy); turned, the stored copy is freed at once, not kept
 /// beside the upright one through the encodes.
@@ -33,20 +72,12 @@ pub fn apply(o: u8, img: Pixels) -> Pixels {
     }
     let (w, h) = (img.width as usize, img.height as usize);
     let c = img.layout.channels();
-    let (uw, uh) = if o >= 5 { (h, w) } else { (w, h) };
-    // Where upright (0, 0) comes from, and the stored step for one upright pixel to the
-    // right and one row down (the discrete form of the map above), in pixels.
-    let (w_, h_) = (w as isize, h as isize);
-    let (origin, step_x, step_y) = match o {
-        2 => ((0, w_ - 1), -1, w_),
-        3 => ((h_ - 1, w_ - 1), -1, -w_),
-        4 => ((h_ - 1, 0), 1, -w_),
-        5 => ((0, 0), w_, 1),
-        6 => ((h_ - 1, 0), -w_, 1),
-        7 => ((h_ - 1, w_ - 1), -w_, -1),
-        _ => ((0, w_ - 1), w_, -1), // 8
-    };
-    let start = origin.0 * w_ + origin.1;
+    let (uw, uh) = upright_size(o, w, h);
+    // The walk in pixel indices.
+    let Walk { start, right, down } = walk(o, w, h);
+    let w_ = w as isize;
+    let start = start.1 * w_ + start.0;
+    let (step_x, step_y) = (right.1 * w_ + right.0, down.1 * w_ + down.0);
     let data = match c {
         3 => rotate::<3>(&img.data, uw, start, step_x, step_y),
         _ => rotate::<4>(&img.data, uw, start, step_x, step_y),

@@ -124,11 +124,7 @@ impl Planar {
                 if (2..=8).contains(&orientation) {
                     // Written upright as it is converted: no second pass, no second copy.
                     let data = ycc_to_rgb_turned(&y, &cb, &cr, width, height, orientation);
-                    let (uw, uh) = if orientation >= 5 {
-                        (height, width)
-                    } else {
-                        (width, height)
-                    };
+                    let (uw, uh) = orient::upright_size(orientation, width, height);
                     return Ok(Pixels {
                         width: uw,
                         height: uh,

@@ -1,6 +1,8 @@
 //! YCbCr planes to RGB pixels, as libjpeg's `ycc_rgb_convert` (JFIF full-range YCbCr) in
 //! its 16-bit fixed point: row by row, or written straight into upright order.
 
+use crate::photo::orient;
+
 const fn fix(x: f64) -> i32 {
     (x * 65536.0 + 0.5) as i32
 }
@@ -56,7 +58,7 @@ pub fn ycc_to_rgb(y: &[u8], cb: &[u8], cr: &[u8], width: u32, k: usize) -> Vec<u
 }
 
 /// [`ycc_to_rgb`] for chroma at half size (each sample over 2x2 pixels), each pixel written
-/// where EXIF orientation `o` puts it upright (the map of `orient`), so a turned square
+/// where EXIF orientation `o` puts it upright ([`orient::walk`]), so a turned square
 /// needs no second pass and no second copy. `width × height` is the stored size.
 pub fn ycc_to_rgb_turned(
     y: &[u8],
@@ -68,20 +70,12 @@ pub fn ycc_to_rgb_turned(
 ) -> Vec<u8> {
     let (w, h) = (width as usize, height as usize);
     let cw = w.div_ceil(2);
-    let uw = if o >= 5 { h } else { w };
-    // The stored (x, y) of upright (0, 0), and the stored step for one upright pixel to
-    // the right and for one upright row down.
-    let (w1, h1) = (w as isize - 1, h as isize - 1);
-    let ((x0, y0), (ax, ay), (bx, by)) = match o {
-        2 => ((w1, 0), (-1, 0), (0, 1)),
-        3 => ((w1, h1), (-1, 0), (0, -1)),
-        4 => ((0, h1), (1, 0), (0, -1)),
-        5 => ((0, 0), (0, 1), (1, 0)),
-        6 => ((0, h1), (0, -1), (1, 0)),
-        7 => ((w1, h1), (0, -1), (-1, 0)),
-        8 => ((w1, 0), (0, 1), (-1, 0)),
-        _ => ((0, 0), (1, 0), (0, 1)),
-    };
+    let (uw, _) = orient::upright_size(o, w, h);
+    let orient::Walk {
+        start: (x0, y0),
+        right: (ax, ay),
+        down: (bx, by),
+    } = orient::walk(o, w, h);
     let mut out = vec![0u8; w * h * 3];
     for (uy, row) in out.chunks_exact_mut(uw * 3).enumerate() {
         let (mut sx, mut sy) = (x0 + bx * uy as isize, y0 + by * uy as isize);
@@ -104,7 +98,6 @@ pub fn ycc_to_rgb_turned(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::photo::orient;
     use crate::photo::pixels::Pixels;
 
     #[test]
