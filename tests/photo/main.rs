@@ -10,4 +10,5 @@ mod crop; // attention crop keeps the face, explicit boxes, never upscale
 mod fingerprint; // determinism, SHA-256, perceptual hash across re-encoding and resizing
 mod formats; // every sample: rendition sizes, byte budgets, no metadata
 mod helpers;
+mod layout; // the normaliser's code packed into .text.hot (peak RSS)
 mod orientation; // all eight EXIF orientations land upright
