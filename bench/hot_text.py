@@ -12,12 +12,15 @@ this tool only rewrites it, from runs of a built binary on the benchmark corpus:
 
 It needs valgrind (callgrind lists every function a run executes, however briefly) and,
 when present, perf (native runs take CPU paths valgrind does not emulate: SHA-NI,
-AVX-512). Patterns drop the legacy mangling's trailing hash (`17h…E`), so the file
-survives rebuilds, feature sets and code edits; a function renamed or added simply falls
-back to the ordinary `.text` until the next regeneration. Nothing breaks when it is stale.
+AVX-512). A function alone under its path gets a pattern without the legacy mangling's
+trailing hash (`17h…E`), which survives code edits and feature sets. Instances of generic
+functions share a path, so they are named exactly, hash included. Those names stay put
+across code edits within one build configuration; they change with the feature set, the
+dependencies or the compiler. A function renamed or added falls back to the ordinary
+`.text` until the next regeneration: nothing breaks when the file is stale, it only packs
+less.
 """
 import argparse
-import os
 import re
 import shutil
 import subprocess
