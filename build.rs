@@ -1,8 +1,9 @@
 //! Build script: on Linux with the GNU toolchain, hands the linker `link/hot-text.ld`,
 //! which packs the functions a normalise run executes into one output section. The kernel
 //! maps code 64 KB around each page a process first touches, so scattered hot code costs
-//! resident memory; packed, the 12 MP run's peak RSS drops by about 3.5 MB (BENCHMARKS.md,
-//! "Hot text"). `bench/hot_text.py` regenerates the file; a stale one only packs less.
+//! resident memory; packed, the 12 MP run's peak RSS drops by about 4 MB (BENCHMARKS.md,
+//! "the hot code packed together"). `bench/hot_text.py` regenerates the file; a stale one
+//! only packs less.
 
 use std::env;
 use std::path::Path;
