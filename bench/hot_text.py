@@ -35,13 +35,13 @@ HASH = re.compile(r"17h[0-9a-f]{16}E(\.llvm\.\d+)?$")
 
 
 def text_symbols(binary):
-    """Names of the functions the binary defines."""
+    """The functions the binary defines: name → address."""
     out = subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True, check=True)
-    names = set()
+    names = {}
     for line in out.stdout.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[1] in "tTWi":
-            names.add(parts[2])
+            names[parts[2]] = int(parts[0], 16)
     return names
 
 
@@ -143,12 +143,7 @@ def check(binary, photo):
     if not m:
         sys.exit(f"{binary} has no .text.hot section")
     lo, size = int(m.group(1), 16), int(m.group(2), 16)
-    addr = {}
-    out = subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[1] in "tTWi":
-            addr[parts[2]] = int(parts[0], 16)
+    addr = text_symbols(binary)
     with tempfile.TemporaryDirectory() as out_dir:
         ran = set(callgrind_functions(binary, ["normalize", str(photo), "--out", out_dir]))
     ours = [n for n in ran if n in addr]
